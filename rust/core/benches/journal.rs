@@ -1,0 +1,68 @@
+//! Criterion micro-benchmarks of the core hot paths: append (64-byte payload), CRC, entry
+//! parsing and the opening scan. Run with `make bench` or `cargo bench -p pinnacle-core`.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use pinnacle_core::format::entry;
+use pinnacle_core::{Journal, JournalOptions};
+use std::hint::black_box;
+
+fn opts() -> JournalOptions {
+    JournalOptions { initial_size: 256 << 20, growth_step: 256 << 20, ..Default::default() }
+}
+
+fn bench_append(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(dir.path().join("bench.journal"), opts()).expect("open");
+    let payload = [7u8; 64];
+    let mut g = c.benchmark_group("append");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("append_64B_sync_none", |b| {
+        b.iter(|| j.append(1, black_box(&payload), Some(1)).expect("append"))
+    });
+    g.bench_function("append_64B_wallclock_ts", |b| {
+        b.iter(|| j.append(1, black_box(&payload), None).expect("append"))
+    });
+    g.finish();
+    let batch: Vec<&[u8]> = vec![&payload[..]; 1024];
+    let mut g = c.benchmark_group("append_batch");
+    g.throughput(Throughput::Elements(1024));
+    g.bench_function("append_batch_1024x64B", |b| {
+        b.iter(|| j.append_batch(1, black_box(&batch), Some(1)).expect("batch"))
+    });
+    g.finish();
+}
+
+fn bench_codec(c: &mut Criterion) {
+    let payload = [7u8; 64];
+    let mut buf = vec![0u8; entry::encoded_len(64)];
+    c.bench_function("crc32_96B", |b| b.iter(|| crc32fast::hash(black_box(&buf[4..]))));
+    c.bench_function("entry_write_64B", |b| {
+        b.iter(|| entry::write(black_box(&mut buf), 1, 2, 3, 0, &payload))
+    });
+    entry::write(&mut buf, 1, 2, 3, 0, &payload);
+    c.bench_function("entry_parse_64B", |b| b.iter(|| entry::parse(black_box(&buf), 1 << 20)));
+}
+
+fn bench_scan(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scan.journal");
+    {
+        let j = Journal::open(&path, opts()).expect("open");
+        let payload = [1u8; 64];
+        let batch: Vec<&[u8]> = vec![&payload[..]; 100_000];
+        for _ in 0..10 {
+            j.append_batch(1, &batch, None).expect("batch");
+        }
+        j.close().expect("close");
+    }
+    let mut g = c.benchmark_group("reopen");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(1_000_000));
+    g.bench_function("open_scan_1M_entries", |b| {
+        b.iter_batched(|| (), |_| Journal::open(&path, opts()).expect("reopen"), BatchSize::PerIteration)
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_append, bench_codec, bench_scan);
+criterion_main!(benches);

@@ -1,0 +1,96 @@
+//! The one error type of the core. Every variant that concerns a file names its path, and
+//! every variant that concerns bytes on disk names the offset.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug)]
+pub enum Error {
+    /// A system call failed; `op` names it ("open", "fallocate", "fdatasync", ...).
+    Io { op: &'static str, path: PathBuf, source: io::Error },
+    /// Bytes on disk failed validation.
+    Corruption { path: PathBuf, offset: u64, reason: String },
+    /// The file is a pinnacle journal of a format version this build cannot read.
+    UnsupportedVersion { path: PathBuf, version: u16 },
+    /// An earlier msync/fsync failed: what was written since the last successful sync may
+    /// be lost, so the handle refuses every further write.
+    Poisoned { path: PathBuf, errno: Option<i32>, cause: String },
+    /// Another writer (this process or another) holds the journal.
+    Locked { path: PathBuf },
+    /// The handle was closed.
+    Closed { path: PathBuf },
+    /// The call's arguments are wrong; nothing was written.
+    InvalidArgument(String),
+    /// Entries a reader had not seen yet were removed by compaction.
+    Compacted { path: PathBuf, wanted_seq: u64, first_seq: u64 },
+}
+
+impl Error {
+    pub fn io(op: &'static str, path: &Path, source: io::Error) -> Self {
+        Error::Io { op, path: path.to_path_buf(), source }
+    }
+
+    pub fn corruption(path: &Path, offset: u64, reason: impl Into<String>) -> Self {
+        Error::Corruption { path: path.to_path_buf(), offset, reason: reason.into() }
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+
+    /// The OS error number, where there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Io { source, .. } => source.raw_os_error(),
+            Error::Poisoned { errno, .. } => *errno,
+            Error::Locked { .. } => Some(libc::EWOULDBLOCK),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { op, path, source } => write!(f, "{op} failed on {}: {source}", path.display()),
+            Error::Corruption { path, offset, reason } => {
+                write!(f, "corruption in {} at offset {offset}: {reason}", path.display())
+            }
+            Error::UnsupportedVersion { path, version } => write!(
+                f,
+                "{} has journal format version {version}, which this pinnacle cannot read",
+                path.display()
+            ),
+            Error::Poisoned { path, cause, .. } => write!(
+                f,
+                "journal {} refuses writes: an earlier sync failed ({cause}); entries since the \
+                 last successful sync may not be durable. Close it and reopen to recover",
+                path.display()
+            ),
+            Error::Locked { path } => write!(
+                f,
+                "journal {} is already open for writing (by this or another process)",
+                path.display()
+            ),
+            Error::Closed { path } => write!(f, "journal {} is closed", path.display()),
+            Error::InvalidArgument(msg) => f.write_str(msg),
+            Error::Compacted { path, wanted_seq, first_seq } => write!(
+                f,
+                "entries from seq {wanted_seq} were compacted away in {} (it now starts at seq {first_seq})",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Creating a journal file atomically: a fully written, synced temp file is linked into
+//! place (failing if something appeared there meanwhile), then the directory is synced.
+//! A journal path therefore never holds a half-written header.
+
+use crate::error::{Error, Result};
+use crate::format::header::{Header, HEADER_SIZE, SLOT_OFFSETS};
+use crate::options::JournalOptions;
+use crate::sys;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Name of a temp file next to `path`; `what` is "new" or "compact". Files matching
+/// `.NAME.compact-*` are removed by the writer at open (only the lock holder makes them).
+pub(crate) fn temp_path(path: &Path, what: &str) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let nonce = crate::wall_clock_ns();
+    sys::parent_dir(path).join(format!(".{name}.{what}-{}-{nonce}", std::process::id()))
+}
+
+/// Writes both header slots of a fresh file (slot 0 is the newer one).
+pub(crate) fn write_fresh_header(file: &File, path: &Path, header: &Header) -> Result<()> {
+    let older = Header { generation: header.generation - 1, ..*header };
+    file.write_all_at(&header.encode(0), SLOT_OFFSETS[0] as u64)
+        .and_then(|_| file.write_all_at(&older.encode(1), SLOT_OFFSETS[1] as u64))
+        .map_err(|e| Error::io("write", path, e))
+}
+
+pub(crate) fn create(path: &Path, opts: &JournalOptions) -> Result<()> {
+    let tmp = temp_path(path, "new");
+    let file = sys::create_new(&tmp)?;
+    let made = (|| {
+        sys::allocate(&file, &tmp, 0, opts.initial_size)?;
+        let header = Header {
+            first_seq: 1,
+            generation: 1,
+            durable_end: HEADER_SIZE as u64,
+            created_ns: crate::wall_clock_ns(),
+            max_entry_size: opts.max_entry_size,
+        };
+        write_fresh_header(&file, &tmp, &header)?;
+        sys::datasync(&file, &tmp)?;
+        sys::link_new(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    match made {
+        Ok(()) => sys::fsync_dir(sys::parent_dir(path)),
+        // Another opener created it first: open theirs (the lock decides who writes).
+        Err(Error::Io { op: "link", source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes compaction temp files a crash left next to `path`. Only the lock holder calls it.
+pub(crate) fn remove_stale_temps(path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let prefix = format!(".{name}.compact-");
+    if let Ok(dir) = std::fs::read_dir(sys::parent_dir(path)) {
+        for e in dir.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The writer's mapping of the journal file, and how it grows.
+//!
+//! Invariant: the mapping always covers exactly the file's length, and the file's blocks
+//! are allocated (fallocate) before the mapping is extended over them.
+
+use crate::error::{Error, Result};
+use crate::options::GrowthStrategy;
+use crate::sys;
+use memmap2::MmapMut;
+use std::fs::File;
+use std::path::Path;
+
+pub(crate) struct Mapping {
+    map: MmapMut,
+    strategy: GrowthStrategy,
+}
+
+impl Mapping {
+    pub fn new(file: &File, path: &Path, strategy: GrowthStrategy) -> Result<Mapping> {
+        // SAFETY: the writer holds the file's exclusive lock; other processes only read.
+        // A process that truncates the file behind our back is outside what we defend.
+        let map = unsafe { MmapMut::map_mut(file) }.map_err(|e| Error::io("mmap", path, e))?;
+        Ok(Mapping { map, strategy })
+    }
+
+    /// Drops the file mapping (a zero-length anonymous map takes its place).
+    pub fn release(&mut self) {
+        if let Ok(empty) = MmapMut::map_anon(0) {
+            self.map = empty;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.map
+    }
+
+    pub fn raw(&self) -> &MmapMut {
+        &self.map
+    }
+
+    /// Grows the file to `new_len` and the mapping over it. Entries already written keep
+    /// their bytes and offsets; on failure the mapping is unchanged.
+    pub fn grow(&mut self, file: &File, path: &Path, new_len: usize) -> Result<()> {
+        sys::allocate(file, path, self.map.len() as u64, new_len as u64)?;
+        match self.strategy {
+            #[cfg(target_os = "linux")]
+            GrowthStrategy::Auto => {
+                // SAFETY: no reference into the old mapping outlives this call (all access
+                // goes through &self/&mut self), and the file now spans new_len bytes.
+                unsafe { self.map.remap(new_len, memmap2::RemapOptions::new().may_move(true)) }
+                    .map_err(|e| Error::io("mremap", path, e))
+            }
+            _ => {
+                // munmap + mmap: map the new length first so a failure leaves the old one.
+                let fresh = Mapping::new(file, path, self.strategy)?;
+                self.map = fresh.map;
+                Ok(())
+            }
+        }
+    }
+}

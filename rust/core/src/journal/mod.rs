@@ -1,0 +1,66 @@
+//! The journal: writer, opening scan, durability, compaction and cross-process reader.
+
+pub(crate) mod compact;
+pub(crate) mod create;
+pub(crate) mod index;
+pub(crate) mod mapping;
+pub mod reader;
+pub mod recovery;
+pub(crate) mod state;
+pub(crate) mod sync;
+pub mod writer;
+
+use crate::format::entry::EntryRef;
+
+/// Entries copied out of a journal, column by column (one row per entry). Payload `i` is
+/// `data[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    pub seq: Vec<u64>,
+    pub kind: Vec<u16>,
+    pub flags: Vec<u16>,
+    pub timestamp_ns: Vec<i64>,
+    pub offsets: Vec<u64>,
+    pub data: Vec<u8>,
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            seq: vec![],
+            kind: vec![],
+            flags: vec![],
+            timestamp_ns: vec![],
+            offsets: vec![0],
+            data: vec![],
+        }
+    }
+}
+
+impl Columns {
+    pub fn len(&self) -> usize {
+        self.seq.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seq.is_empty()
+    }
+
+    pub fn payload(&self, i: usize) -> &[u8] {
+        &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    pub(crate) fn push(&mut self, e: &EntryRef<'_>) {
+        self.seq.push(e.seq);
+        self.kind.push(e.kind);
+        self.flags.push(e.flags);
+        self.timestamp_ns.push(e.timestamp_ns);
+        self.data.extend_from_slice(e.payload);
+        self.offsets.push(self.data.len() as u64);
+    }
+
+    /// Length of the longest payload.
+    pub fn max_payload_len(&self) -> usize {
+        self.offsets.windows(2).map(|w| (w[1] - w[0]) as usize).max().unwrap_or(0)
+    }
+}

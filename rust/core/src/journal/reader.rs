@@ -1,0 +1,258 @@
+//! A read-only tail of a journal that another process (or thread) is writing.
+//!
+//! It never takes the writer's lock and never writes. Every entry is copied out of the
+//! shared mapping *before* it is verified (CRC first read, then an acquire fence, then the
+//! body), so a concurrent writer can only make an entry look incomplete, never make a
+//! partly written one pass. It follows growth (remaps when the file got longer) and
+//! compaction (reopens when the path names a new file).
+
+use super::recovery::resync;
+use super::Columns;
+use crate::error::{Error, Result};
+use crate::format::entry::{encoded_len, parse, Parsed, ENTRY_HEADER, FLAG_AFTER_GAP, MAX_PAYLOAD_LIMIT};
+use crate::format::header::{self, HEADER_SIZE};
+use crate::format::le_u32;
+use crate::sys;
+use memmap2::{MmapOptions, MmapRaw};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{fence, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long an entry may look incomplete before the reader checks whether it is damage.
+const STALL_CHECK_AFTER: Duration = Duration::from_millis(200);
+
+pub struct JournalReader {
+    path: PathBuf,
+    file: File,
+    map: MmapRaw,
+    ino: u64,
+    pos: usize,
+    next_seq: u64,
+    max_payload: u32,
+    stalled_since: Option<(usize, Instant)>,
+    scratch: Vec<u8>,
+}
+
+enum Step {
+    Entry,
+    NothingYet,
+    Incomplete,
+}
+
+impl JournalReader {
+    /// Opens `path` for tailing from the first entry with seq >= `from_seq` (the oldest
+    /// entry held when `from_seq` precedes it).
+    pub fn open(path: impl AsRef<Path>, from_seq: u64) -> Result<JournalReader> {
+        let path = path.as_ref().to_path_buf();
+        let file = sys::open_existing(&path, false)?;
+        let mut r = Self::attach(path, file)?;
+        r.skip_to(from_seq)?;
+        Ok(r)
+    }
+
+    fn attach(path: PathBuf, file: File) -> Result<JournalReader> {
+        let meta = file.metadata().map_err(|e| Error::io("fstat", &path, e))?;
+        if meta.len() < HEADER_SIZE as u64 {
+            return Err(Error::corruption(&path, meta.len(), "file is too short to be a pinnacle journal"));
+        }
+        let map = map_file(&file, &path)?;
+        let mut page = vec![0u8; HEADER_SIZE];
+        copy_out(&map, 0, &mut page);
+        let h = header::choose(&page).map_err(|e| match e {
+            header::SlotError::Version(version) => Error::UnsupportedVersion { path: path.clone(), version },
+            other => Error::corruption(&path, 0, format!("unreadable journal header: {other:?}")),
+        })?;
+        Ok(JournalReader {
+            path,
+            file,
+            map,
+            ino: meta.ino(),
+            pos: HEADER_SIZE,
+            next_seq: h.header.first_seq,
+            max_payload: h.header.max_entry_size.min(MAX_PAYLOAD_LIMIT),
+            stalled_since: None,
+            scratch: Vec::new(),
+        })
+    }
+
+    fn skip_to(&mut self, seq: u64) -> Result<()> {
+        while self.next_seq < seq {
+            if !matches!(self.step(&mut Columns::default())?, Step::Entry) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sequence number the next returned entry will have.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Copies up to `max_entries` new complete entries into `out`; returns how many.
+    pub fn poll(&mut self, max_entries: usize, out: &mut Columns) -> Result<usize> {
+        let mut n = 0;
+        while n < max_entries {
+            match self.step(out)? {
+                Step::Entry => n += 1,
+                Step::NothingYet => {
+                    if n == 0 && self.replaced()? {
+                        continue;
+                    }
+                    break;
+                }
+                Step::Incomplete => {
+                    if n == 0 {
+                        self.check_stall()?;
+                    }
+                    break;
+                }
+            }
+        }
+        if n > 0 {
+            self.stalled_since = None;
+        }
+        Ok(n)
+    }
+
+    /// Polls until at least one entry arrives or `timeout` passes.
+    pub fn wait(&mut self, timeout: Duration, max_entries: usize, out: &mut Columns) -> Result<usize> {
+        let deadline = Instant::now() + timeout;
+        let mut nap = Duration::from_micros(50);
+        loop {
+            let n = self.poll(max_entries, out)?;
+            let now = Instant::now();
+            if n > 0 || now >= deadline {
+                return Ok(n);
+            }
+            std::thread::sleep(nap.min(deadline - now));
+            nap = (nap * 2).min(Duration::from_millis(5));
+        }
+    }
+
+    fn step(&mut self, out: &mut Columns) -> Result<Step> {
+        if !self.covers(self.pos + ENTRY_HEADER)? {
+            return Ok(Step::NothingYet);
+        }
+        let mut head = [0u8; ENTRY_HEADER];
+        let crc = read_crc(&self.map, self.pos);
+        fence(Ordering::Acquire);
+        copy_out(&self.map, self.pos, &mut head);
+        head[0..4].copy_from_slice(&crc.to_le_bytes());
+        if head.iter().all(|&b| b == 0) {
+            return Ok(Step::NothingYet);
+        }
+        let len = le_u32(&head, 4);
+        if len > self.max_payload {
+            return Ok(Step::Incomplete);
+        }
+        let total = encoded_len(len as usize);
+        if !self.covers(self.pos + total)? {
+            return Ok(Step::Incomplete);
+        }
+        self.scratch.resize(total, 0);
+        copy_out(&self.map, self.pos + 4, &mut self.scratch[4..]);
+        self.scratch[0..4].copy_from_slice(&crc.to_le_bytes());
+        match parse(&self.scratch, self.max_payload) {
+            Parsed::Entry(e)
+                if e.seq == self.next_seq || (e.flags & FLAG_AFTER_GAP != 0 && e.seq > self.next_seq) =>
+            {
+                out.push(&e);
+                self.pos += total;
+                self.next_seq = e.seq + 1;
+                Ok(Step::Entry)
+            }
+            _ => Ok(Step::Incomplete),
+        }
+    }
+
+    /// True when `[0, end)` is mapped, remapping if the file has grown.
+    fn covers(&mut self, end: usize) -> Result<bool> {
+        if end <= self.map.len() {
+            return Ok(true);
+        }
+        let len = self.file.metadata().map_err(|e| Error::io("fstat", &self.path, e))?.len() as usize;
+        if len > self.map.len() {
+            self.map = map_file(&self.file, &self.path)?;
+        }
+        Ok(end <= self.map.len())
+    }
+
+    /// An entry that stays invalid while a valid later one exists is damage, not a write
+    /// in progress (the writer completes entries in order).
+    fn check_stall(&mut self) -> Result<()> {
+        let now = Instant::now();
+        match self.stalled_since {
+            Some((pos, since)) if pos == self.pos => {
+                if now.duration_since(since) < STALL_CHECK_AFTER {
+                    return Ok(());
+                }
+            }
+            _ => {
+                self.stalled_since = Some((self.pos, now));
+                return Ok(());
+            }
+        }
+        self.stalled_since = Some((self.pos, now));
+        let mut rest = vec![0u8; self.map.len() - self.pos];
+        copy_out(&self.map, self.pos, &mut rest);
+        if resync(&rest, 8, self.next_seq + 1, self.max_payload).is_some() {
+            let mut probe = Columns::default();
+            if matches!(self.step(&mut probe)?, Step::Incomplete) {
+                return Err(Error::corruption(
+                    &self.path,
+                    self.pos as u64,
+                    "damaged entry followed by valid ones",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Switches to a new file when compaction replaced the one at `path`.
+    fn replaced(&mut self) -> Result<bool> {
+        let ino = match std::fs::symlink_metadata(&self.path) {
+            Ok(m) => m.ino(),
+            Err(_) => return Ok(false),
+        };
+        if ino == self.ino {
+            return Ok(false);
+        }
+        let file = sys::open_existing(&self.path, false)?;
+        let wanted = self.next_seq;
+        *self = Self::attach(self.path.clone(), file)?;
+        if self.next_seq > wanted {
+            return Err(Error::Compacted {
+                path: self.path.clone(),
+                wanted_seq: wanted,
+                first_seq: self.next_seq,
+            });
+        }
+        self.skip_to(wanted)?;
+        Ok(true)
+    }
+}
+
+fn map_file(file: &File, path: &Path) -> Result<MmapRaw> {
+    MmapOptions::new().map_raw_read_only(file).map_err(|e| Error::io("mmap", path, e))
+}
+
+fn read_crc(map: &MmapRaw, at: usize) -> u32 {
+    // SAFETY: `at + 4 <= map.len()` (checked by the caller); the word may be written
+    // concurrently by another process, hence the volatile read.
+    let v = unsafe { std::ptr::read_volatile(map.as_ptr().add(at) as *const [u8; 4]) };
+    u32::from_le_bytes(v)
+}
+
+fn copy_out(map: &MmapRaw, at: usize, dst: &mut [u8]) {
+    debug_assert!(at + dst.len() <= map.len());
+    // SAFETY: bounds checked by the callers against map.len(); the source is shared memory
+    // another process may be writing, which is why it is copied before being verified.
+    unsafe { std::ptr::copy_nonoverlapping(map.as_ptr().add(at), dst.as_mut_ptr(), dst.len()) }
+}

@@ -1,0 +1,149 @@
+//! The writer's mutable state, guarded by one mutex. Every append, read, growth, header
+//! write and compaction swap happens under it, so the mapping never moves under a reader
+//! of this handle.
+
+use super::index::SeqIndex;
+use super::mapping::Mapping;
+use super::recovery::RecoveryReport;
+use crate::error::{Error, Result};
+use crate::format::entry::{self, EntryRef};
+use crate::format::header::{Header, HEADER_SIZE, SLOT_OFFSETS, SLOT_SIZE};
+use crate::options::{round_up, PAGE};
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+pub(crate) struct State {
+    /// None once closed (the lock is released with it).
+    pub file: Option<Arc<File>>,
+    pub map: Mapping,
+    /// Offset where the next entry goes; `[HEADER_SIZE, write_pos)` holds only entries
+    /// that were verified at open or written by this handle.
+    pub write_pos: usize,
+    pub first_seq: u64,
+    pub next_seq: u64,
+    pub entries: u64,
+    pub index: SeqIndex,
+    pub last_checkpoint: Option<usize>,
+    /// Damaged byte ranges `skip_corrupted` left in place; every walk jumps over them.
+    pub skipped: Vec<(usize, usize)>,
+    pub header: Header,
+    /// The slot holding `header`; the next header write goes to the other one.
+    pub header_slot: usize,
+    /// Everything before this offset of the current file is durable.
+    pub durable_end: usize,
+    /// Bumped when compaction swaps in a new file.
+    pub epoch: u64,
+    pub closed: bool,
+    pub poison: Option<(Option<i32>, String)>,
+    pub report: RecoveryReport,
+}
+
+impl State {
+    pub fn check_open(&self, path: &Path) -> Result<()> {
+        if self.closed || self.file.is_none() {
+            return Err(Error::Closed { path: path.to_path_buf() });
+        }
+        Ok(())
+    }
+
+    pub fn check_writable(&self, path: &Path) -> Result<()> {
+        self.check_open(path)?;
+        if let Some((errno, cause)) = &self.poison {
+            return Err(Error::Poisoned { path: path.to_path_buf(), errno: *errno, cause: cause.clone() });
+        }
+        Ok(())
+    }
+
+    pub fn open_file(&self, path: &Path) -> Result<&Arc<File>> {
+        self.file.as_ref().ok_or_else(|| Error::Closed { path: path.to_path_buf() })
+    }
+
+    /// Unmaps and closes the file (releasing its lock); every later call sees `Closed`.
+    pub fn release(&mut self) {
+        self.closed = true;
+        self.map.release();
+        self.file = None;
+    }
+
+    pub fn poison_with(&mut self, e: &Error) {
+        if self.poison.is_none() {
+            self.poison = Some((e.errno(), e.to_string()));
+        }
+    }
+
+    /// Room for `total` more bytes at `write_pos`, growing the file by at least `step`.
+    pub fn reserve(&mut self, total: usize, step: u64, path: &Path) -> Result<usize> {
+        let pos = self.write_pos;
+        let need =
+            pos.checked_add(total).ok_or_else(|| Error::invalid("journal would exceed the address space"))?;
+        if need > self.map.len() {
+            let grown = (self.map.len() as u64).saturating_add(step).max(need as u64);
+            let new_len = usize::try_from(round_up(grown, PAGE))
+                .map_err(|_| Error::invalid("journal would exceed the address space"))?;
+            let file = self.open_file(path)?.clone();
+            self.map.grow(&file, path, new_len)?;
+        }
+        Ok(pos)
+    }
+
+    #[inline]
+    pub fn commit(&mut self, pos: usize, total: usize, seq: u64, checkpoint: bool) {
+        self.index.note(seq, pos);
+        if checkpoint {
+            self.last_checkpoint = Some(pos);
+        }
+        self.write_pos = pos + total;
+        self.next_seq = seq + 1;
+        self.entries += 1;
+    }
+
+    /// Writes a new header generation into the slot not holding the current one.
+    pub fn write_header(&mut self, durable_end: usize) {
+        let slot = 1 - self.header_slot;
+        let h =
+            Header { generation: self.header.generation + 1, durable_end: durable_end as u64, ..self.header };
+        let at = SLOT_OFFSETS[slot];
+        self.map.bytes_mut()[at..at + SLOT_SIZE].copy_from_slice(&h.encode(slot));
+        self.header = h;
+        self.header_slot = slot;
+    }
+
+    /// The entry at `off`, which must lie in the verified region.
+    #[inline]
+    pub fn entry_at(&self, off: usize) -> Option<EntryRef<'_>> {
+        entry::decode_verified(&self.map.bytes()[off..self.write_pos])
+    }
+
+    /// `off`, or the end of the skipped damaged range starting there.
+    #[inline]
+    pub fn skip_damage(&self, off: usize) -> usize {
+        if self.skipped.is_empty() {
+            return off;
+        }
+        match self.skipped.binary_search_by_key(&off, |r| r.0) {
+            Ok(i) => self.skipped[i].1,
+            Err(_) => off,
+        }
+    }
+
+    /// Offset of the first entry with seq >= `seq` (`write_pos` when there is none).
+    pub fn offset_of(&self, seq: u64) -> usize {
+        let mut off = self.skip_damage(self.index.floor(seq).map_or(HEADER_SIZE, |(_, o)| o));
+        while off < self.write_pos {
+            match self.entry_at(off) {
+                Some(e) if e.seq < seq => off = self.skip_damage(off + e.total_len),
+                _ => break,
+            }
+        }
+        off
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        if self.entries == 0 {
+            0
+        } else {
+            self.next_seq - 1
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The journal writer: open (with recovery), append, read, flush, close.
+//!
+//! One exclusive `flock` per journal file: a second writer, in this process or another,
+//! gets `Error::Locked`. Readers in other processes use [`super::reader::JournalReader`].
+
+use super::create::{create, remove_stale_temps};
+use super::mapping::Mapping;
+use super::recovery::{scan, RecoveryReport};
+use super::state::State;
+use super::sync::SyncThread;
+use super::Columns;
+use crate::error::{Error, Result};
+use crate::format::entry::{self, FLAG_CHECKPOINT};
+use crate::format::header::{self, SlotError, HEADER_SIZE};
+use crate::options::{JournalOptions, SyncPolicy};
+use crate::sys;
+use parking_lot::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(crate) struct Shared {
+    pub path: PathBuf,
+    pub opts: JournalOptions,
+    pub state: Mutex<State>,
+    /// Serialises syncs (see sync.rs); taken before `state`.
+    pub sync_lock: Mutex<()>,
+}
+
+/// An open, writable journal. All methods take `&self`: share it between threads freely.
+pub struct Journal {
+    shared: Arc<Shared>,
+    syncer: Mutex<Option<SyncThread>>,
+}
+
+fn header_error(path: &Path, e: SlotError) -> Error {
+    match e {
+        SlotError::Empty => Error::corruption(path, 0, "no journal header: the first page is all zero"),
+        SlotError::BadMagic => Error::corruption(path, 0, "not a pinnacle journal (bad magic)"),
+        SlotError::Damaged(why) => {
+            Error::corruption(path, 0, format!("both header slots are damaged: {why}"))
+        }
+        SlotError::Version(version) => Error::UnsupportedVersion { path: path.to_path_buf(), version },
+    }
+}
+
+impl Journal {
+    /// Opens the journal at `path`, creating it if absent. An existing journal is scanned
+    /// entry by entry (every CRC verified) and repaired according to `opts.recovery`; what
+    /// was found is in [`Journal::recovery_report`].
+    pub fn open(path: impl AsRef<Path>, opts: JournalOptions) -> Result<Journal> {
+        let started = Instant::now();
+        let opts = opts.validated()?;
+        let path = path.as_ref().to_path_buf();
+        if path.as_os_str().is_empty() {
+            return Err(Error::invalid("journal path is empty"));
+        }
+        let file = match sys::open_existing(&path, true) {
+            Ok(f) => f,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                create(&path, &opts)?;
+                sys::open_existing(&path, true)?
+            }
+            Err(e) => return Err(e),
+        };
+        sys::lock_exclusive(&file, &path)?;
+        remove_stale_temps(&path);
+        let meta = file.metadata().map_err(|e| Error::io("fstat", &path, e))?;
+        if !meta.is_file() {
+            return Err(Error::invalid(format!("{} is not a regular file", path.display())));
+        }
+        if meta.len() < HEADER_SIZE as u64 {
+            return Err(Error::corruption(&path, meta.len(), "file is too short to be a pinnacle journal"));
+        }
+        let mut map = Mapping::new(&file, &path, opts.growth)?;
+        let choice = header::choose(map.bytes()).map_err(|e| header_error(&path, e))?;
+        let found = scan(map.bytes(), &choice.header, opts.recovery, &path)?;
+        if found.dirty_end > found.end {
+            // Stale bytes past the new end would be misread after the next append.
+            map.bytes_mut()[found.end..found.dirty_end].fill(0);
+        }
+        let mut report = found.report;
+        report.header_repaired = choice.other_damaged;
+        let state = State {
+            file: Some(Arc::new(file)),
+            map,
+            write_pos: found.end,
+            first_seq: found.first_seq,
+            next_seq: found.next_seq,
+            entries: found.entries,
+            index: found.index,
+            last_checkpoint: found.last_checkpoint,
+            skipped: report.skipped.iter().map(|r| (r.start as usize, r.end as usize)).collect(),
+            header: choice.header,
+            header_slot: choice.slot,
+            durable_end: (choice.header.durable_end as usize).min(found.end),
+            epoch: 0,
+            closed: false,
+            poison: None,
+            report,
+        };
+        let needs_seal = !state.report.is_clean() || (state.header.durable_end as usize) != state.write_pos;
+        let shared = Arc::new(Shared { path, opts, state: Mutex::new(state), sync_lock: Mutex::new(()) });
+        if needs_seal {
+            if choice.header.durable_end as usize > found.end {
+                // The header claimed more durable bytes than survive (a cut file): make
+                // the next sync rewrite it rather than trust it.
+                let mut st = shared.state.lock();
+                st.durable_end = HEADER_SIZE;
+            }
+            shared.seal()?;
+        }
+        shared.state.lock().report.duration = started.elapsed();
+        let syncer = match shared.opts.sync {
+            SyncPolicy::Interval(every) => Some(
+                SyncThread::spawn(shared.clone(), every)
+                    .map_err(|e| Error::io("spawn sync thread", &shared.path, e))?,
+            ),
+            _ => None,
+        };
+        Ok(Journal { shared, syncer: Mutex::new(syncer) })
+    }
+
+    fn check_payload(&self, len: usize) -> Result<()> {
+        let max = self.shared.opts.max_entry_size as usize;
+        if len > max {
+            return Err(Error::invalid(format!(
+                "payload of {len} bytes exceeds max_entry_size ({max} bytes)"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_timestamp(ts: Option<i64>) -> Result<()> {
+        match ts {
+            Some(t) if t < 0 => Err(Error::invalid(format!("timestamp_ns must be >= 0, got {t}"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends one entry and returns its sequence number. With `sync="always"` the entry is
+    /// durable when this returns.
+    pub fn append(&self, kind: u16, payload: &[u8], timestamp_ns: Option<i64>) -> Result<u64> {
+        self.append_flagged(kind, 0, payload, timestamp_ns)
+    }
+
+    fn append_flagged(
+        &self,
+        kind: u16,
+        flags: u16,
+        payload: &[u8],
+        timestamp_ns: Option<i64>,
+    ) -> Result<u64> {
+        self.check_payload(payload.len())?;
+        Self::check_timestamp(timestamp_ns)?;
+        let total = entry::encoded_len(payload.len());
+        let (seq, epoch, end) = {
+            let mut st = self.shared.state.lock();
+            st.check_writable(&self.shared.path)?;
+            let pos = st.reserve(total, self.shared.opts.growth_step, &self.shared.path)?;
+            let seq = st.next_seq;
+            let ts = timestamp_ns.unwrap_or_else(crate::wall_clock_ns);
+            entry::write(&mut st.map.bytes_mut()[pos..pos + total], seq, ts, kind, flags, payload);
+            st.commit(pos, total, seq, flags & FLAG_CHECKPOINT != 0);
+            (seq, st.epoch, pos + total)
+        };
+        if self.shared.opts.sync == SyncPolicy::Always {
+            self.shared.make_durable(Some((epoch, end)))?;
+        }
+        Ok(seq)
+    }
+
+    /// Appends every payload as one entry of `kind`, all under one lock (no other entry
+    /// interleaves) and with one sync under `sync="always"`. Returns (first, last) seq.
+    pub fn append_batch(
+        &self,
+        kind: u16,
+        payloads: &[&[u8]],
+        timestamp_ns: Option<i64>,
+    ) -> Result<(u64, u64)> {
+        if payloads.is_empty() {
+            return Err(Error::invalid("append_many needs at least one payload"));
+        }
+        Self::check_timestamp(timestamp_ns)?;
+        let mut total = 0usize;
+        for p in payloads {
+            self.check_payload(p.len())?;
+            total += entry::encoded_len(p.len());
+        }
+        let (first, last, epoch, end) = {
+            let mut st = self.shared.state.lock();
+            st.check_writable(&self.shared.path)?;
+            let mut pos = st.reserve(total, self.shared.opts.growth_step, &self.shared.path)?;
+            let ts = timestamp_ns.unwrap_or_else(crate::wall_clock_ns);
+            let first = st.next_seq;
+            for p in payloads {
+                let n = entry::encoded_len(p.len());
+                let seq = st.next_seq;
+                entry::write(&mut st.map.bytes_mut()[pos..pos + n], seq, ts, kind, 0, p);
+                st.commit(pos, n, seq, false);
+                pos += n;
+            }
+            (first, st.next_seq - 1, st.epoch, pos)
+        };
+        if self.shared.opts.sync == SyncPolicy::Always {
+            self.shared.make_durable(Some((epoch, end)))?;
+        }
+        Ok((first, last))
+    }
+
+    /// Journals a checkpoint marker (an entry flagged as a checkpoint, kind 0).
+    pub fn checkpoint(&self, marker: &[u8]) -> Result<u64> {
+        self.append_flagged(0, FLAG_CHECKPOINT, marker, None)
+    }
+
+    /// The newest checkpoint entry still held: (seq, marker).
+    pub fn last_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        let st = self.shared.state.lock();
+        st.check_open(&self.shared.path)?;
+        Ok(st.last_checkpoint.and_then(|off| st.entry_at(off)).map(|e| (e.seq, e.payload.to_vec())))
+    }
+
+    /// Makes everything appended so far durable (and records it in the header).
+    pub fn flush(&self) -> Result<()> {
+        self.shared.seal()
+    }
+
+    /// Copies up to `max_entries` entries with seq >= `from_seq` into `out`; returns how
+    /// many. The lock is held only for this call, so long reads go in chunks.
+    pub fn read_into(&self, from_seq: u64, max_entries: usize, out: &mut Columns) -> Result<usize> {
+        let st = self.shared.state.lock();
+        st.check_open(&self.shared.path)?;
+        let mut off = st.offset_of(from_seq);
+        let mut n = 0;
+        while n < max_entries && off < st.write_pos {
+            let Some(e) = st.entry_at(off) else { break };
+            out.push(&e);
+            off = st.skip_damage(off + e.total_len);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Every entry with seq >= `from_seq`, read in chunks so appenders are not stalled.
+    pub fn read_all(&self, from_seq: u64) -> Result<Columns> {
+        let mut out = Columns::default();
+        let mut next = from_seq;
+        loop {
+            let n = self.read_into(next, 65_536, &mut out)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            next = out.seq[out.len() - 1] + 1;
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    fn with_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.shared.state.lock())
+    }
+
+    /// Sequence number of the first entry held (the next seq when empty).
+    pub fn first_seq(&self) -> u64 {
+        self.with_state(|s| if s.entries == 0 { s.next_seq } else { s.first_seq })
+    }
+
+    /// Sequence number of the last entry held; 0 when the journal holds none.
+    pub fn last_seq(&self) -> u64 {
+        self.with_state(|s| s.last_seq())
+    }
+
+    /// The sequence number the next append gets.
+    pub fn next_seq(&self) -> u64 {
+        self.with_state(|s| s.next_seq)
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.with_state(|s| s.entries)
+    }
+
+    /// Length of the file on disk, preallocated space included.
+    pub fn size_bytes(&self) -> u64 {
+        self.with_state(|s| s.map.len() as u64)
+    }
+
+    /// Bytes used by the header and entries.
+    pub fn data_bytes(&self) -> u64 {
+        self.with_state(|s| s.write_pos as u64)
+    }
+
+    pub fn recovery_report(&self) -> RecoveryReport {
+        self.with_state(|s| s.report.clone())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.with_state(|s| s.closed)
+    }
+
+    /// The error that poisoned the handle, if a sync failed.
+    pub fn poisoned(&self) -> Option<String> {
+        self.with_state(|s| s.poison.as_ref().map(|p| p.1.clone()))
+    }
+
+    pub fn options(&self) -> &JournalOptions {
+        &self.shared.opts
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Flushes, records the durable end in the header and releases the file. Idempotent.
+    /// A poisoned handle is released too, and its error returned.
+    pub fn close(&self) -> Result<()> {
+        if let Some(t) = self.syncer.lock().take() {
+            t.stop();
+        }
+        let result = if self.is_closed() { Ok(()) } else { self.shared.seal() };
+        self.shared.state.lock().release();
+        result
+    }
+
+    /// Test hook: releases the file as a crash would (no sync, no header update).
+    #[doc(hidden)]
+    pub fn abandon(&self) {
+        if let Some(t) = self.syncer.lock().take() {
+            t.stop();
+        }
+        self.shared.state.lock().release();
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}

@@ -1,0 +1,28 @@
+//! pinnacle's storage core: a memory-mapped, append-only journal whose every entry carries
+//! a CRC32, with torn-tail recovery, crash-safe compaction and cross-process tailing.
+//!
+//! This crate owns every byte pinnacle puts on disk and knows nothing about Python. The
+//! on-disk format is described in `docs/format.md` and implemented in [`format`].
+
+pub mod error;
+pub mod format;
+pub mod journal;
+pub mod options;
+pub mod sys;
+
+pub use error::{Error, Result};
+pub use format::entry::{EntryRef, FLAG_CHECKPOINT};
+pub use journal::reader::JournalReader;
+pub use journal::recovery::{RecoveryReport, SkippedRange};
+pub use journal::writer::Journal;
+pub use journal::Columns;
+pub use options::{GrowthStrategy, JournalOptions, RecoveryMode, SyncPolicy};
+
+/// Wall-clock time in nanoseconds since the Unix epoch (never a monotonic clock: values
+/// must stay meaningful across reboots).
+pub fn wall_clock_ns() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}

@@ -1,0 +1,211 @@
+//! Every system call the core makes on journal files goes through here, so that tests can
+//! make any of them fail (once or persistently) and see the error handling from outside.
+//!
+//! Durability primitive: on Linux `msync(MS_SYNC)` on a shared file mapping is implemented
+//! as `vfs_fsync_range(file, .., datasync=1)`, i.e. exactly `fdatasync` on the file, so
+//! [`datasync`] calls `fdatasync` once (which also covers pages dirtied through the
+//! mapping). Elsewhere the caller msyncs the mapped range first and [`datasync`] uses
+//! `F_FULLFSYNC` on macOS. A failed sync is never retried: the caller poisons its handle.
+
+use crate::error::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The system calls a test can make fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Open,
+    Fallocate,
+    Msync,
+    Fsync,
+    Rename,
+}
+
+impl std::str::FromStr for Call {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "open" => Call::Open,
+            "fallocate" => Call::Fallocate,
+            "msync" => Call::Msync,
+            "fsync" => Call::Fsync,
+            "rename" => Call::Rename,
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown system call {other:?} (expected open, fallocate, msync, fsync or rename)"
+                )))
+            }
+        })
+    }
+}
+
+struct Fault {
+    call: Call,
+    errno: i32,
+    /// How many more calls fail; `None` = every call until cleared.
+    remaining: Option<u32>,
+}
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static FAULTS: parking_lot::Mutex<Vec<Fault>> = parking_lot::Mutex::new(Vec::new());
+
+/// Makes the next `times` calls of `call` (every call when `None`) fail with `errno`.
+pub fn inject_fault(call: Call, errno: i32, times: Option<u32>) {
+    let mut f = FAULTS.lock();
+    f.retain(|x| x.call != call);
+    f.push(Fault { call, errno, remaining: times });
+    ARMED.store(true, Ordering::SeqCst);
+}
+
+pub fn clear_faults() {
+    let mut f = FAULTS.lock();
+    f.clear();
+    ARMED.store(false, Ordering::SeqCst);
+}
+
+fn injected(call: Call) -> io::Result<()> {
+    if !ARMED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut faults = FAULTS.lock();
+    let Some(i) = faults.iter().position(|f| f.call == call) else {
+        return Ok(());
+    };
+    let errno = faults[i].errno;
+    if let Some(n) = faults[i].remaining.as_mut() {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            faults.remove(i);
+        }
+    }
+    Err(io::Error::from_raw_os_error(errno))
+}
+
+fn cvt(r: libc::c_int) -> io::Result<()> {
+    if r == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Opens an existing file read-write (or read-only), refusing symlinks.
+pub fn open_existing(path: &Path, write: bool) -> Result<File> {
+    injected(Call::Open).map_err(|e| Error::io("open", path, e))?;
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::io("open", path, e))
+}
+
+/// Creates a new file with mode 0600; fails if anything exists at `path`.
+pub fn create_new(path: &Path) -> Result<File> {
+    injected(Call::Open).map_err(|e| Error::io("open", path, e))?;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::io("open", path, e))
+}
+
+/// Takes the exclusive writer lock of a journal file without blocking.
+pub fn lock_exclusive(file: &File, path: &Path) -> Result<()> {
+    // SAFETY: flock on a file descriptor we own.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    match cvt(r) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
+            Err(Error::Locked { path: path.to_path_buf() })
+        }
+        Err(e) => Err(Error::io("flock", path, e)),
+    }
+}
+
+/// Makes sure `[from, len)` of the file has disk blocks, growing the file to `len`. A full
+/// disk fails here with ENOSPC, never later as a SIGBUS on a mapped page.
+pub fn allocate(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
+    injected(Call::Fallocate).map_err(|e| Error::io("fallocate", path, e))?;
+    let len = i64::try_from(len).map_err(|_| Error::invalid(format!("file length {len} too large")))?;
+    let from = (from as i64).min(len);
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: posix_fallocate on a descriptor we own; it returns the error number.
+        let r = unsafe {
+            libc::posix_fallocate(file.as_raw_fd(), from as libc::off_t, (len - from) as libc::off_t)
+        };
+        if r != 0 {
+            return Err(Error::io("fallocate", path, io::Error::from_raw_os_error(r)));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        use std::os::unix::fs::FileExt;
+        let zeros = vec![0u8; 1 << 20];
+        let mut off = from;
+        while off < len {
+            let n = ((len - off) as usize).min(zeros.len());
+            file.write_all_at(&zeros[..n], off as u64).map_err(|e| Error::io("fallocate", path, e))?;
+            off += n as i64;
+        }
+        Ok(())
+    }
+}
+
+/// Makes the file's data durable (see the module comment for why one call suffices).
+pub fn datasync(file: &File, path: &Path) -> Result<()> {
+    injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
+    #[cfg(target_os = "macos")]
+    // SAFETY: fcntl on a descriptor we own.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_FULLFSYNC) };
+    #[cfg(all(unix, not(target_os = "macos")))]
+    // SAFETY: fdatasync on a descriptor we own.
+    let r = unsafe { libc::fdatasync(file.as_raw_fd()) };
+    cvt(r).map_err(|e| Error::io("fdatasync", path, e))
+}
+
+/// msync(MS_SYNC) of a mapped range; needed before [`datasync`] where the mapping is not
+/// the page cache itself (not Linux). Also the hook tests use to fail "msync".
+pub fn msync(map: &memmap2::MmapMut, offset: usize, len: usize, path: &Path) -> Result<()> {
+    injected(Call::Msync).map_err(|e| Error::io("msync", path, e))?;
+    if cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    map.flush_range(offset, len).map_err(|e| Error::io("msync", path, e))
+}
+
+/// Renames within one directory.
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    injected(Call::Rename).map_err(|e| Error::io("rename", to, e))?;
+    std::fs::rename(from, to).map_err(|e| Error::io("rename", to, e))
+}
+
+/// Links `from` at `to`, failing if `to` exists (an atomic create-if-absent).
+pub fn link_new(from: &Path, to: &Path) -> Result<()> {
+    injected(Call::Rename).map_err(|e| Error::io("link", to, e))?;
+    std::fs::hard_link(from, to).map_err(|e| Error::io("link", to, e))
+}
+
+/// fsyncs a directory, making renames and creations inside it durable.
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    injected(Call::Fsync).map_err(|e| Error::io("fsync", dir, e))?;
+    let d = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+    d.sync_all().map_err(|e| Error::io("fsync", dir, e))
+}
+
+/// The directory holding `path` ("." for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}

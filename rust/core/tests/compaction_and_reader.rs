@@ -1,0 +1,155 @@
+mod common;
+
+use common::*;
+use pinnacle_core::{Columns, Error, Journal, JournalReader, RecoveryMode};
+use std::time::Duration;
+
+#[test]
+fn compaction_drops_the_prefix_and_never_resets_sequence_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sealed_journal(dir.path(), 1000);
+    let j = Journal::open(&p, small_opts()).unwrap();
+    j.checkpoint(b"cp").unwrap(); // seq 1001
+    assert_eq!(j.compact(600).unwrap(), 599);
+    assert_eq!((j.first_seq(), j.last_seq(), j.entry_count()), (600, 1001, 402));
+    assert_eq!(j.last_checkpoint().unwrap(), Some((1001, b"cp".to_vec())));
+    assert_eq!(j.append(7, &payload(1002), Some(1)).unwrap(), 1002);
+    assert_eq!(j.compact(10).unwrap(), 0, "nothing before the first entry to drop");
+    let c = j.read_all(0).unwrap();
+    assert_eq!(c.seq, (600..=1002).collect::<Vec<_>>());
+    j.close().unwrap();
+    let j = Journal::open(&p, small_opts()).unwrap();
+    assert_eq!(seqs(&j), (600..=1002).collect::<Vec<_>>());
+    assert!(j.recovery_report().is_clean());
+    // Compacting everything leaves an empty journal that continues from the last seq.
+    assert_eq!(j.compact(j.next_seq()).unwrap(), 403);
+    assert_eq!((j.entry_count(), j.next_seq()), (0, 1003));
+    j.close().unwrap();
+    let j = Journal::open(&p, small_opts()).unwrap();
+    assert_eq!(j.append(7, b"after", None).unwrap(), 1003);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn compaction_of_a_journal_larger_than_several_growth_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.journal");
+    let j = Journal::open(&p, small_opts()).unwrap();
+    let blob = vec![3u8; 10_000];
+    for _ in 0..50 {
+        j.append(1, &blob, None).unwrap();
+    }
+    assert_eq!(j.compact(10).unwrap(), 9);
+    assert_eq!(j.read_all(0).unwrap().len(), 41);
+    j.append(1, &blob, None).unwrap();
+    j.close().unwrap();
+    assert_eq!(Journal::open(&p, small_opts()).unwrap().entry_count(), 42);
+}
+
+#[test]
+fn compaction_after_skip_corrupted_leaves_the_damage_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sealed_journal(dir.path(), 10);
+    let mut img = std::fs::read(&p).unwrap();
+    img[4096 + 200] ^= 0x40; // inside an early entry
+    std::fs::write(&p, &img).unwrap();
+    let j = Journal::open(&p, mode_opts(RecoveryMode::SkipCorrupted)).unwrap();
+    let kept = seqs(&j);
+    assert!(kept.len() == 9, "{kept:?}");
+    j.compact(1).unwrap_or(0);
+    j.compact(kept[1]).unwrap();
+    j.close().unwrap();
+    let j = Journal::open(&p, small_opts()).unwrap();
+    assert_eq!(seqs(&j), kept[1..].to_vec());
+    check_payloads(&j);
+}
+
+#[test]
+fn a_stale_compaction_temp_file_is_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sealed_journal(dir.path(), 3);
+    let stale = dir.path().join(".j.journal.compact-1-2");
+    std::fs::write(&stale, b"half written").unwrap();
+    let j = Journal::open(&p, small_opts()).unwrap();
+    assert!(!stale.exists());
+    assert_eq!(j.entry_count(), 3);
+}
+
+#[test]
+fn reader_tails_a_writer_through_growth_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("tail.journal");
+    let j = Journal::open(&p, small_opts()).unwrap();
+    let mut r = JournalReader::open(&p, 0).unwrap();
+    let mut got = Columns::default();
+    assert_eq!(r.poll(100, &mut got).unwrap(), 0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 1..=3000u64 {
+                j.append(7, &payload(i), None).unwrap();
+                if i == 1500 {
+                    // A compaction that drops nothing the reader still needs.
+                    j.compact(2).unwrap();
+                }
+            }
+        });
+        while got.len() < 3000 {
+            r.wait(Duration::from_secs(5), 1000, &mut got).unwrap();
+        }
+    });
+    assert_eq!(got.seq[..3], [1, 2, 3]);
+    assert_eq!(got.seq, (1..=3000).collect::<Vec<_>>());
+    for i in 0..got.len() {
+        assert_eq!(got.payload(i), &payload(got.seq[i])[..]);
+    }
+    // Compaction past what the reader has seen switches it to the new file.
+    j.compact(2500).unwrap();
+    j.append(7, &payload(3001), None).unwrap();
+    let mut more = Columns::default();
+    r.wait(Duration::from_secs(5), 10, &mut more).unwrap();
+    assert_eq!(more.seq, vec![3001]);
+    // A reader that fell behind a compaction is told so, then continues.
+    let mut late = JournalReader::open(&p, 0).unwrap();
+    assert_eq!(late.next_seq(), 2500);
+    j.compact(3001).unwrap();
+    let mut sink = Columns::default();
+    late.poll(usize::MAX, &mut sink).unwrap();
+    j.append(7, b"x", None).unwrap();
+    let e = late.poll(10, &mut Columns::default());
+    assert!(e.is_ok() || matches!(e, Err(Error::Compacted { .. })));
+}
+
+#[test]
+fn reader_from_seq_and_reader_never_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sealed_journal(dir.path(), 100);
+    let before = std::fs::read(&p).unwrap();
+    let mut r = JournalReader::open(&p, 40).unwrap();
+    let mut got = Columns::default();
+    r.poll(usize::MAX, &mut got).unwrap();
+    assert_eq!(got.seq, (40..=100).collect::<Vec<_>>());
+    assert_eq!(std::fs::read(&p).unwrap(), before);
+}
+
+#[test]
+fn reader_reports_damage_followed_by_valid_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sealed_journal(dir.path(), 10);
+    let mut img = std::fs::read(&p).unwrap();
+    img[4096 + 100] ^= 1;
+    std::fs::write(&p, &img).unwrap();
+    let mut r = JournalReader::open(&p, 0).unwrap();
+    let mut got = Columns::default();
+    let mut err = None;
+    for _ in 0..50 {
+        match r.poll(100, &mut got) {
+            Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    assert!(matches!(err, Some(Error::Corruption { .. })), "{err:?}");
+}
