@@ -1,0 +1,59 @@
+"""pinnacle's exceptions. Every error pinnacle raises derives from :class:`PinnacleError`.
+
+Errors from the operating system are also :class:`OSError` (with ``errno`` set), and bad
+arguments are also :class:`ValueError`, so code written for the standard library's
+conventions keeps working.
+"""
+
+from __future__ import annotations
+
+
+class PinnacleError(Exception):
+    """Root of every error pinnacle raises."""
+
+
+class CorruptionError(PinnacleError):
+    """Bytes on disk failed validation (checksum, length, sequence). The message names the
+    file and the byte offset."""
+
+
+class UnsupportedFormatError(PinnacleError):
+    """The file is a pinnacle file of a format version this build cannot read."""
+
+
+class InvalidArgumentError(PinnacleError, ValueError):
+    """A call's arguments are wrong. Nothing was written."""
+
+
+class JournalClosedError(PinnacleError, ValueError):
+    """The journal (or reader) was closed."""
+
+
+class EntriesCompactedError(PinnacleError):
+    """Entries a reader had not seen yet were removed by compaction."""
+
+
+class PinnacleIOError(PinnacleError, OSError):
+    """A system call failed; ``errno`` says why."""
+
+
+class JournalPoisonedError(PinnacleIOError):
+    """An earlier sync failed, so what was written since the last successful sync may not
+    be durable. The handle refuses every further write; close it and reopen."""
+
+
+class JournalLockedError(PinnacleIOError):
+    """Another writer (this process or another) has the journal open."""
+
+
+__all__ = [
+    "CorruptionError",
+    "EntriesCompactedError",
+    "InvalidArgumentError",
+    "JournalClosedError",
+    "JournalLockedError",
+    "JournalPoisonedError",
+    "PinnacleError",
+    "PinnacleIOError",
+    "UnsupportedFormatError",
+]

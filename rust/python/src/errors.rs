@@ -1,0 +1,56 @@
+//! The one place core errors become Python exceptions. The hierarchy lives in
+//! `pinnacle/errors.py` (rooted at `PinnacleError`); I/O errors are also `OSError`s that
+//! carry `errno`, bad arguments are also `ValueError`s.
+
+use pinnacle_core::Error;
+use pyo3::exceptions::PyTypeError;
+use pyo3::{import_exception, PyErr};
+
+import_exception!(pinnacle.errors, CorruptionError);
+import_exception!(pinnacle.errors, UnsupportedFormatError);
+import_exception!(pinnacle.errors, JournalClosedError);
+import_exception!(pinnacle.errors, JournalLockedError);
+import_exception!(pinnacle.errors, JournalPoisonedError);
+import_exception!(pinnacle.errors, EntriesCompactedError);
+import_exception!(pinnacle.errors, PinnacleIOError);
+import_exception!(pinnacle.errors, InvalidArgumentError);
+
+pub fn to_py(e: Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        Error::Io { ref source, .. } => match source.raw_os_error() {
+            Some(errno) => PinnacleIOError::new_err((errno, msg)),
+            None => PinnacleIOError::new_err(msg),
+        },
+        Error::Corruption { .. } => CorruptionError::new_err(msg),
+        Error::UnsupportedVersion { .. } => UnsupportedFormatError::new_err(msg),
+        Error::Poisoned { errno, .. } => JournalPoisonedError::new_err((errno.unwrap_or(libc_eio()), msg)),
+        Error::Locked { .. } => JournalLockedError::new_err((e.errno().unwrap_or(0), msg)),
+        Error::Closed { .. } => JournalClosedError::new_err(msg),
+        Error::InvalidArgument(_) => InvalidArgumentError::new_err(msg),
+        Error::Compacted { .. } => EntriesCompactedError::new_err(msg),
+    }
+}
+
+const fn libc_eio() -> i32 {
+    5
+}
+
+pub fn invalid(msg: impl Into<String>) -> PyErr {
+    InvalidArgumentError::new_err(msg.into())
+}
+
+pub fn type_error(msg: impl Into<String>) -> PyErr {
+    PyTypeError::new_err(msg.into())
+}
+
+/// `map_err(to_py)` shorthand.
+pub trait IntoPyResult<T> {
+    fn py(self) -> pyo3::PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for Result<T, Error> {
+    fn py(self) -> pyo3::PyResult<T> {
+        self.map_err(to_py)
+    }
+}

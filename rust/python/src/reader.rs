@@ -1,0 +1,115 @@
+//! `pinnacle._core.JournalReader`: a read-only tail of a journal another process writes.
+
+use crate::entry::{entry_list, PyEntry};
+use crate::errors::{invalid, IntoPyResult};
+use pinnacle_core::{Columns, JournalReader};
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[pyclass(name = "JournalReader", module = "pinnacle._core", frozen)]
+pub struct PyJournalReader {
+    inner: parking_lot::Mutex<Option<JournalReader>>,
+    path: PathBuf,
+}
+
+fn limit(max_entries: Option<i64>) -> PyResult<usize> {
+    match max_entries {
+        None => Ok(usize::MAX),
+        Some(n) if n > 0 => Ok(n as usize),
+        Some(n) => Err(invalid(format!("max_entries must be positive, got {n}"))),
+    }
+}
+
+impl PyJournalReader {
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut JournalReader) -> pinnacle_core::Result<T> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| {
+            let mut guard = self.inner.lock();
+            match guard.as_mut() {
+                Some(r) => f(r),
+                None => Err(pinnacle_core::Error::Closed { path: self.path.clone() }),
+            }
+        })
+        .py()
+    }
+}
+
+#[pymethods]
+impl PyJournalReader {
+    #[new]
+    #[pyo3(signature = (path, from_seq=0))]
+    fn new(py: Python<'_>, path: PathBuf, from_seq: i64) -> PyResult<Self> {
+        let from =
+            u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
+        let r = py.detach(|| JournalReader::open(&path, from)).py()?;
+        Ok(PyJournalReader { inner: parking_lot::Mutex::new(Some(r)), path })
+    }
+
+    /// The complete entries appended since the last call (at most max_entries).
+    #[pyo3(signature = (max_entries=None))]
+    fn poll(&self, py: Python<'_>, max_entries: Option<i64>) -> PyResult<Vec<Py<PyEntry>>> {
+        let max = limit(max_entries)?;
+        let c = self.with(py, |r| {
+            let mut c = Columns::default();
+            r.poll(max, &mut c).map(|_| c)
+        })?;
+        entry_list(py, &c)
+    }
+
+    /// Like poll, but waits up to timeout_s seconds for at least one entry; [] on timeout.
+    #[pyo3(signature = (timeout_s, max_entries=None))]
+    fn wait(&self, py: Python<'_>, timeout_s: f64, max_entries: Option<i64>) -> PyResult<Vec<Py<PyEntry>>> {
+        if !(timeout_s.is_finite() && timeout_s >= 0.0) {
+            return Err(invalid(format!("timeout_s must be a finite number >= 0, got {timeout_s}")));
+        }
+        let max = limit(max_entries)?;
+        let timeout = Duration::from_secs_f64(timeout_s);
+        // Wait in short slices so Ctrl-C (a pending signal) is seen promptly.
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let slice =
+                deadline.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(100));
+            let c = self.with(py, |r| {
+                let mut c = Columns::default();
+                r.wait(slice, max, &mut c).map(|_| c)
+            })?;
+            if !c.is_empty() || std::time::Instant::now() >= deadline {
+                return entry_list(py, &c);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// The sequence number the next returned entry will have.
+    #[getter]
+    fn next_seq(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |r| Ok(r.next_seq()))
+    }
+
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    fn close(&self) {
+        self.inner.lock().take();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        _t: Option<&Bound<'_, PyAny>>,
+        _v: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        self.close();
+        false
+    }
+}
