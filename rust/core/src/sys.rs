@@ -183,6 +183,33 @@ pub fn msync(map: &memmap2::MmapMut, offset: usize, len: usize, path: &Path) -> 
     map.flush_range(offset, len).map_err(|e| Error::io("msync", path, e))
 }
 
+/// End of the file's last data region (SEEK_DATA/SEEK_HOLE): every byte past it reads as
+/// zero (a hole or a preallocated unwritten extent). `len` where the filesystem cannot say.
+pub fn data_end(file: &File, len: u64) -> u64 {
+    let fd = file.as_raw_fd();
+    let (mut off, mut end) = (0i64, 0i64);
+    loop {
+        // SAFETY: lseek on a descriptor we own; it does not move data.
+        let data = unsafe { libc::lseek(fd, off, libc::SEEK_DATA) };
+        if data < 0 {
+            return match io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENXIO) => end as u64,
+                _ => len,
+            };
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+        if hole < 0 {
+            return len;
+        }
+        end = hole;
+        if hole as u64 >= len {
+            return len;
+        }
+        off = hole;
+    }
+}
+
 /// Renames within one directory.
 pub fn rename(from: &Path, to: &Path) -> Result<()> {
     injected(Call::Rename).map_err(|e| Error::io("rename", to, e))?;

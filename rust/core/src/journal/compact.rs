@@ -97,7 +97,7 @@ impl Journal {
         st.last_checkpoint = st.last_checkpoint.filter(|&o| o >= cut).map(|o| moved(&runs, o));
         st.skipped.clear();
         st.file = Some(Arc::new(file));
-        st.map = map;
+        st.replace_map(map);
         st.write_pos = new_end;
         st.first_seq = header.first_seq;
         st.entries = retained;

@@ -46,6 +46,15 @@ impl Mapping {
         &self.map
     }
 
+    pub fn base(&self) -> *const u8 {
+        self.map.as_ptr()
+    }
+
+    /// True when growing keeps page tables (mremap), so populated pages stay populated.
+    pub fn growth_keeps_pages(&self) -> bool {
+        cfg!(target_os = "linux") && self.strategy == GrowthStrategy::Auto
+    }
+
     /// Grows the file to `new_len` and the mapping over it. Entries already written keep
     /// their bytes and offsets; on failure the mapping is unchanged.
     pub fn grow(&mut self, file: &File, path: &Path, new_len: usize) -> Result<()> {

@@ -4,6 +4,7 @@ pub(crate) mod compact;
 pub(crate) mod create;
 pub(crate) mod index;
 pub(crate) mod mapping;
+pub(crate) mod prefault;
 pub mod reader;
 pub mod recovery;
 pub(crate) mod state;

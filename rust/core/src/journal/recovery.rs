@@ -56,10 +56,14 @@ impl RecoveryReport {
     }
 
     pub fn summary(&self) -> String {
-        let mut s = format!(
-            "{} entries (seq {}..={}), mode {}",
-            self.entries, self.first_seq, self.last_seq, self.mode
-        );
+        let mut s = if self.entries == 0 {
+            format!("no entries, mode {}", self.mode)
+        } else {
+            format!(
+                "{} entries (seq {}..={}), mode {}",
+                self.entries, self.first_seq, self.last_seq, self.mode
+            )
+        };
         if let Some((off, why)) = self.tail_cut {
             s += &format!(
                 "; cut damaged tail at offset {off} ({why}): {} bytes zeroed, {} later entries dropped",

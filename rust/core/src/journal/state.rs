@@ -4,6 +4,7 @@
 
 use super::index::SeqIndex;
 use super::mapping::Mapping;
+use super::prefault::MapPublish;
 use super::recovery::RecoveryReport;
 use crate::error::{Error, Result};
 use crate::format::entry::{self, EntryRef};
@@ -35,6 +36,8 @@ pub(crate) struct State {
     /// Bumped when compaction swaps in a new file.
     pub epoch: u64,
     pub closed: bool,
+    /// Where the mapping is, for the prefault thread (see prefault.rs for the locking).
+    pub publish: Arc<MapPublish>,
     pub poison: Option<(Option<i32>, String)>,
     pub report: RecoveryReport,
 }
@@ -62,7 +65,9 @@ impl State {
     /// Unmaps and closes the file (releasing its lock); every later call sees `Closed`.
     pub fn release(&mut self) {
         self.closed = true;
+        let _remap = self.publish.lock.write();
         self.map.release();
+        self.publish.set(std::ptr::null(), 0, false);
         self.file = None;
     }
 
@@ -82,7 +87,9 @@ impl State {
             let new_len = usize::try_from(round_up(grown, PAGE))
                 .map_err(|_| Error::invalid("journal would exceed the address space"))?;
             let file = self.open_file(path)?.clone();
+            let _remap = self.publish.lock.write();
             self.map.grow(&file, path, new_len)?;
+            self.publish.set(self.map.base(), self.map.len(), self.map.growth_keeps_pages());
         }
         Ok(pos)
     }
@@ -96,6 +103,14 @@ impl State {
         self.write_pos = pos + total;
         self.next_seq = seq + 1;
         self.entries += 1;
+        self.publish.note_write(self.write_pos);
+    }
+
+    /// Installs a new mapping (after compaction swapped the file).
+    pub fn replace_map(&mut self, map: Mapping) {
+        let _remap = self.publish.lock.write();
+        self.map = map;
+        self.publish.set(self.map.base(), self.map.len(), false);
     }
 
     /// Writes a new header generation into the slot not holding the current one.

@@ -5,6 +5,7 @@
 
 use super::create::{create, remove_stale_temps};
 use super::mapping::Mapping;
+use super::prefault::{MapPublish, Prefaulter};
 use super::recovery::{scan, RecoveryReport};
 use super::state::State;
 use super::sync::SyncThread;
@@ -31,6 +32,7 @@ pub(crate) struct Shared {
 pub struct Journal {
     shared: Arc<Shared>,
     syncer: Mutex<Option<SyncThread>>,
+    prefaulter: Mutex<Option<Prefaulter>>,
 }
 
 fn header_error(path: &Path, e: SlotError) -> Error {
@@ -74,11 +76,16 @@ impl Journal {
         }
         let mut map = Mapping::new(&file, &path, opts.growth)?;
         let choice = header::choose(map.bytes()).map_err(|e| header_error(&path, e))?;
-        let found = scan(map.bytes(), &choice.header, opts.recovery, &path)?;
+        // Past the last data region (SEEK_DATA) the file reads as zeros: skip reading it.
+        let data_end = (sys::data_end(&file, map.len() as u64) as usize).clamp(HEADER_SIZE, map.len());
+        let found = scan(&map.bytes()[..data_end], &choice.header, opts.recovery, &path)?;
         if found.dirty_end > found.end {
             // Stale bytes past the new end would be misread after the next append.
             map.bytes_mut()[found.end..found.dirty_end].fill(0);
         }
+        let publish = MapPublish::new(cfg!(target_os = "linux"));
+        publish.set(map.base(), map.len(), false);
+        publish.note_write(found.end);
         let mut report = found.report;
         report.header_repaired = choice.other_damaged;
         let state = State {
@@ -96,6 +103,7 @@ impl Journal {
             durable_end: (choice.header.durable_end as usize).min(found.end),
             epoch: 0,
             closed: false,
+            publish: publish.clone(),
             poison: None,
             report,
         };
@@ -118,7 +126,8 @@ impl Journal {
             ),
             _ => None,
         };
-        Ok(Journal { shared, syncer: Mutex::new(syncer) })
+        let prefaulter = Prefaulter::spawn(publish);
+        Ok(Journal { shared, syncer: Mutex::new(syncer), prefaulter: Mutex::new(prefaulter) })
     }
 
     fn check_payload(&self, len: usize) -> Result<()> {
@@ -312,12 +321,19 @@ impl Journal {
         &self.shared
     }
 
-    /// Flushes, records the durable end in the header and releases the file. Idempotent.
-    /// A poisoned handle is released too, and its error returned.
-    pub fn close(&self) -> Result<()> {
+    fn stop_threads(&self) {
         if let Some(t) = self.syncer.lock().take() {
             t.stop();
         }
+        if let Some(p) = self.prefaulter.lock().take() {
+            p.stop();
+        }
+    }
+
+    /// Flushes, records the durable end in the header and releases the file. Idempotent.
+    /// A poisoned handle is released too, and its error returned.
+    pub fn close(&self) -> Result<()> {
+        self.stop_threads();
         let result = if self.is_closed() { Ok(()) } else { self.shared.seal() };
         self.shared.state.lock().release();
         result
@@ -326,9 +342,7 @@ impl Journal {
     /// Test hook: releases the file as a crash would (no sync, no header update).
     #[doc(hidden)]
     pub fn abandon(&self) {
-        if let Some(t) = self.syncer.lock().take() {
-            t.stop();
-        }
+        self.stop_threads();
         self.shared.state.lock().release();
     }
 }
