@@ -1,0 +1,281 @@
+//! Error types. Every fallible public operation returns one of these; none of
+//! them is produced after the book has been mutated.
+
+use std::error::Error;
+use std::fmt;
+
+use crate::types::{OrderId, Side};
+
+/// A rejected book operation. The book is unchanged when this is returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BookError {
+    /// Symbol must be 1..=64 bytes.
+    InvalidSymbol {
+        len: usize,
+    },
+    /// String order id must be 1..=64 bytes.
+    InvalidId {
+        len: usize,
+    },
+    InvalidPrice {
+        price: i64,
+    },
+    InvalidQuantity {
+        qty: i64,
+    },
+    DuplicateId {
+        id: OrderId,
+        symbol: Box<str>,
+    },
+    UnknownOrder {
+        id: OrderId,
+        symbol: Box<str>,
+    },
+    Overfill {
+        id: OrderId,
+        requested: i64,
+        remaining: i64,
+        symbol: Box<str>,
+    },
+    /// A modify would move the order to a price at or through the opposite best.
+    CrossingModify {
+        id: OrderId,
+        side: Side,
+        price: i64,
+        opposite_best: i64,
+        symbol: Box<str>,
+    },
+    /// A modify with neither a new price nor a new quantity.
+    EmptyModify {
+        id: OrderId,
+    },
+    /// A level total or an order's original quantity would exceed `i64::MAX`.
+    QuantityOverflow {
+        price: i64,
+        symbol: Box<str>,
+    },
+    /// The order store is full (2^32 - 1 resting orders).
+    CapacityExceeded {
+        symbol: Box<str>,
+    },
+    /// A journaled op could not be decoded during replay.
+    Codec(CodecError),
+}
+
+impl fmt::Display for BookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use BookError::*;
+        match self {
+            InvalidSymbol { len } => write!(f, "symbol must be 1..=64 bytes, got {len}"),
+            InvalidId { len } => write!(f, "string order id must be 1..=64 bytes, got {len}"),
+            InvalidPrice { price } => write!(f, "price must be > 0, got {price}"),
+            InvalidQuantity { qty } => write!(f, "quantity must be > 0, got {qty}"),
+            DuplicateId { id, symbol } => {
+                write!(f, "order id {} already exists in {symbol}", id.quoted())
+            }
+            UnknownOrder { id, symbol } => write!(f, "unknown order id {} in {symbol}", id.quoted()),
+            Overfill { id, requested, remaining, symbol } => write!(
+                f,
+                "cannot execute {requested} of order id {} in {symbol}: only {remaining} remaining",
+                id.quoted()
+            ),
+            CrossingModify { id, side, price, opposite_best, symbol } => write!(
+                f,
+                "modify of {side} order id {} in {symbol} to price {price} would cross the opposite best {opposite_best}",
+                id.quoted()
+            ),
+            EmptyModify { id } => {
+                write!(f, "modify of order id {} changes neither price nor quantity", id.quoted())
+            }
+            QuantityOverflow { price, symbol } => {
+                write!(f, "quantity at price {price} in {symbol} would exceed i64::MAX")
+            }
+            CapacityExceeded { symbol } => write!(f, "order capacity of {symbol} exhausted"),
+            Codec(e) => write!(f, "cannot decode journaled op: {e}"),
+        }
+    }
+}
+
+impl Error for BookError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            BookError::Codec(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<CodecError> for BookError {
+    fn from(e: CodecError) -> BookError {
+        BookError::Codec(e)
+    }
+}
+
+/// Failure of [`crate::OrderBook::apply`]: either the op was rejected by the
+/// book (nothing journaled) or the journal callback failed (nothing applied).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ApplyError<E> {
+    Book(BookError),
+    Journal(E),
+}
+
+impl<E: fmt::Display> fmt::Display for ApplyError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApplyError::Book(e) => fmt::Display::fmt(e, f),
+            ApplyError::Journal(e) => write!(f, "journal write failed, op not applied: {e}"),
+        }
+    }
+}
+
+impl<E: Error + 'static> Error for ApplyError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ApplyError::Book(e) => Some(e),
+            ApplyError::Journal(e) => Some(e),
+        }
+    }
+}
+
+impl<E> From<BookError> for ApplyError<E> {
+    fn from(e: BookError) -> ApplyError<E> {
+        ApplyError::Book(e)
+    }
+}
+
+/// Malformed bytes given to [`crate::Op::decode`] (also used for the order
+/// records inside a snapshot).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodecError {
+    /// Needed `needed` more bytes at `offset`, fewer were left.
+    UnexpectedEnd {
+        offset: usize,
+        needed: usize,
+    },
+    TrailingBytes {
+        count: usize,
+    },
+    UnknownOpTag(u8),
+    UnknownIdTag(u8),
+    InvalidIdLength(usize),
+    InvalidUtf8,
+    InvalidSide(u8),
+    InvalidPrice(i64),
+    InvalidQuantity(i64),
+    /// A modify record with neither price nor quantity.
+    EmptyModify,
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use CodecError::*;
+        match self {
+            UnexpectedEnd { offset, needed } => {
+                write!(f, "truncated: needed {needed} more bytes at offset {offset}")
+            }
+            TrailingBytes { count } => write!(f, "{count} unexpected trailing bytes"),
+            UnknownOpTag(t) => write!(f, "unknown op tag {t}"),
+            UnknownIdTag(t) => write!(f, "unknown order id tag {t}"),
+            InvalidIdLength(n) => write!(f, "string order id length {n} not in 1..=64"),
+            InvalidUtf8 => f.write_str("string order id is not valid UTF-8"),
+            InvalidSide(s) => write!(f, "invalid side byte {s}"),
+            InvalidPrice(p) => write!(f, "invalid price {p}"),
+            InvalidQuantity(q) => write!(f, "invalid quantity {q}"),
+            EmptyModify => f.write_str("modify changes neither price nor quantity"),
+        }
+    }
+}
+
+impl Error for CodecError {}
+
+/// A snapshot that cannot be loaded. Nothing is built from a snapshot that
+/// fails any check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotError {
+    TooShort {
+        len: usize,
+    },
+    BadMagic,
+    UnsupportedVersion(u16),
+    UnsupportedFlags(u16),
+    ChecksumMismatch {
+        stored: u32,
+        computed: u32,
+    },
+    HeaderLength {
+        stated: u32,
+        actual: usize,
+    },
+    InvalidSymbol,
+    /// `order_count` cannot fit in the bytes that are present.
+    OrderCountTooLarge {
+        count: u64,
+        max: u64,
+    },
+    /// An order record (index `index`) is malformed.
+    Malformed {
+        index: u64,
+        error: CodecError,
+    },
+    /// An order record violates a book invariant.
+    InvalidOrder {
+        index: u64,
+        reason: &'static str,
+    },
+    DuplicateId {
+        id: OrderId,
+    },
+    /// Orders are not in canonical order (bids best-first, then asks best-first).
+    NotCanonical {
+        index: u64,
+    },
+    /// Best bid >= best ask.
+    Crossed {
+        best_bid: i64,
+        best_ask: i64,
+    },
+    TrailingBytes {
+        count: usize,
+    },
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use SnapshotError::*;
+        match self {
+            TooShort { len } => write!(f, "snapshot too short ({len} bytes)"),
+            BadMagic => f.write_str("not a pinnacle snapshot (bad magic)"),
+            UnsupportedVersion(v) => write!(f, "unsupported snapshot format version {v}"),
+            UnsupportedFlags(v) => write!(f, "unsupported snapshot flags {v:#06x}"),
+            ChecksumMismatch { stored, computed } => {
+                write!(f, "snapshot checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
+            }
+            HeaderLength { stated, actual } => {
+                write!(f, "snapshot header length {stated} does not match actual {actual}")
+            }
+            InvalidSymbol => f.write_str("snapshot symbol is not 1..=64 bytes of UTF-8"),
+            OrderCountTooLarge { count, max } => {
+                write!(f, "snapshot order count {count} exceeds what fits in the file ({max})")
+            }
+            Malformed { index, error } => write!(f, "snapshot order #{index}: {error}"),
+            InvalidOrder { index, reason } => write!(f, "snapshot order #{index}: {reason}"),
+            DuplicateId { id } => write!(f, "snapshot contains order id {} twice", id.quoted()),
+            NotCanonical { index } => {
+                write!(f, "snapshot order #{index} is out of price-priority order")
+            }
+            Crossed { best_bid, best_ask } => {
+                write!(f, "snapshot book is crossed (bid {best_bid} >= ask {best_ask})")
+            }
+            TrailingBytes { count } => write!(f, "{count} unexpected bytes after snapshot orders"),
+        }
+    }
+}
+
+impl Error for SnapshotError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            SnapshotError::Malformed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}

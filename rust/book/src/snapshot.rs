@@ -1,0 +1,192 @@
+//! Binary snapshot of a whole book (layout in FORMAT.md).
+//!
+//! Decoding trusts nothing before the magic, version and CRC32 have been
+//! verified, bounds `order_count` by the bytes actually present before
+//! allocating, and re-checks every book invariant while rebuilding, so a
+//! decoded book is always valid.
+
+use std::collections::BTreeMap;
+
+use crate::book::OrderBook;
+use crate::error::{CodecError, SnapshotError};
+use crate::order::{Node, NIL};
+use crate::types::{Side, MAX_ID_LEN};
+use crate::wire::{put_i64, put_id, put_u16, put_u32, put_u64, put_u8, Reader, MIN_ID_LEN};
+
+pub const SNAPSHOT_MAGIC: [u8; 8] = *b"PNCLSNAP";
+pub const SNAPSHOT_VERSION: u16 = 1;
+
+/// magic + version + flags + header_len + symbol_len.
+const FIXED_PREFIX: usize = 8 + 2 + 2 + 4 + 2;
+/// covered_seq + created_ns + order_count.
+const FIXED_SUFFIX: usize = 8 + 8 + 8;
+const CRC_LEN: usize = 4;
+/// id + side + price + quantity + filled + timestamp.
+const MIN_ORDER_LEN: usize = MIN_ID_LEN + 1 + 8 * 4;
+/// Smallest valid snapshot: 1-byte symbol, no orders.
+const MIN_SNAPSHOT_LEN: usize = FIXED_PREFIX + 1 + FIXED_SUFFIX + CRC_LEN;
+
+/// Header fields of a decoded snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotMeta {
+    /// Last journal sequence number whose effect the snapshot includes.
+    pub covered_seq: u64,
+    pub created_ns: i64,
+    pub symbol: String,
+    pub order_count: u64,
+}
+
+/// Serializes `book` (orders in [`OrderBook::orders`] order).
+pub fn encode_snapshot(book: &OrderBook, covered_seq: u64, created_ns: i64) -> Vec<u8> {
+    let symbol = book.symbol().as_bytes();
+    let header_len = FIXED_PREFIX + symbol.len() + FIXED_SUFFIX;
+    // Exact for integer ids (42 bytes per order); string ids may grow it.
+    let mut out = Vec::with_capacity(header_len + book.order_count() * (MIN_ORDER_LEN + 6) + CRC_LEN);
+    out.extend_from_slice(&SNAPSHOT_MAGIC);
+    put_u16(&mut out, SNAPSHOT_VERSION);
+    put_u16(&mut out, 0);
+    put_u32(&mut out, header_len as u32);
+    // The symbol is 1..=64 bytes (checked by OrderBook::new).
+    put_u16(&mut out, symbol.len() as u16);
+    out.extend_from_slice(symbol);
+    put_u64(&mut out, covered_seq);
+    put_i64(&mut out, created_ns);
+    put_u64(&mut out, book.order_count() as u64);
+    book.for_each_node(|n| {
+        put_id(&mut out, &n.id);
+        put_u8(&mut out, n.side.to_u8());
+        put_i64(&mut out, n.price);
+        put_i64(&mut out, n.quantity);
+        put_i64(&mut out, n.filled);
+        put_i64(&mut out, n.timestamp_ns);
+    });
+    let crc = crc32fast::hash(&out);
+    put_u32(&mut out, crc);
+    out
+}
+
+/// Parses and validates a snapshot, rebuilding the book with the same
+/// FIFO order within each level.
+pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), SnapshotError> {
+    let too_short = SnapshotError::TooShort { len: bytes.len() };
+    if bytes.len() < SNAPSHOT_MAGIC.len() + 2 {
+        return Err(too_short);
+    }
+    if bytes[..8] != SNAPSHOT_MAGIC {
+        return Err(SnapshotError::BadMagic);
+    }
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if version != SNAPSHOT_VERSION {
+        return Err(SnapshotError::UnsupportedVersion(version));
+    }
+    if bytes.len() < MIN_SNAPSHOT_LEN {
+        return Err(too_short);
+    }
+    let (body, crc_bytes) = bytes.split_at(bytes.len() - CRC_LEN);
+    let stored = u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
+    let computed = crc32fast::hash(body);
+    if stored != computed {
+        return Err(SnapshotError::ChecksumMismatch { stored, computed });
+    }
+    // From here on the bytes are what the encoder wrote (up to CRC32
+    // collisions), but every field is still validated.
+    let mut r = Reader::new(&body[10..]);
+    // Fixed-width reads and `take` fail only at end of input.
+    let header = |_: CodecError| SnapshotError::TooShort { len: bytes.len() };
+    let flags = r.u16().map_err(header)?;
+    if flags != 0 {
+        return Err(SnapshotError::UnsupportedFlags(flags));
+    }
+    let header_len = r.u32().map_err(header)?;
+    let sym_len = usize::from(r.u16().map_err(header)?);
+    if sym_len == 0 || sym_len > MAX_ID_LEN {
+        return Err(SnapshotError::InvalidSymbol);
+    }
+    let actual = FIXED_PREFIX + sym_len + FIXED_SUFFIX;
+    if header_len as usize != actual {
+        return Err(SnapshotError::HeaderLength { stated: header_len, actual });
+    }
+    let symbol =
+        std::str::from_utf8(r.take(sym_len).map_err(header)?).map_err(|_| SnapshotError::InvalidSymbol)?;
+    let covered_seq = r.u64().map_err(header)?;
+    let created_ns = r.i64().map_err(header)?;
+    let order_count = r.u64().map_err(header)?;
+    let max = (r.remaining() / MIN_ORDER_LEN) as u64;
+    if order_count > max || order_count >= u64::from(NIL) {
+        return Err(SnapshotError::OrderCountTooLarge { count: order_count, max });
+    }
+    let book = rebuild(&mut r, symbol, order_count)?;
+    if let Err(CodecError::TrailingBytes { count }) = r.finish() {
+        return Err(SnapshotError::TrailingBytes { count });
+    }
+    let meta = SnapshotMeta { covered_seq, created_ns, symbol: symbol.to_owned(), order_count };
+    Ok((book, meta))
+}
+
+/// Reads `count` order records (count already bounded by the input size)
+/// in canonical order: bids by descending price, then asks by ascending
+/// price, FIFO within a level.
+fn rebuild(r: &mut Reader<'_>, symbol: &str, count: u64) -> Result<OrderBook, SnapshotError> {
+    let mut book =
+        OrderBook::with_capacity(symbol, count as usize).map_err(|_| SnapshotError::InvalidSymbol)?;
+    // (price, level slot) in reading order; both are sorted best-first.
+    let mut bids: Vec<(i64, u32)> = Vec::new();
+    let mut asks: Vec<(i64, u32)> = Vec::new();
+    // The level being filled: side, price, slot.
+    let mut current: Option<(Side, i64, u32)> = None;
+    for index in 0..count {
+        let malformed = |error| SnapshotError::Malformed { index, error };
+        let id = r.id().map_err(malformed)?;
+        let side = r.side().map_err(malformed)?;
+        let price = r.price().map_err(malformed)?;
+        let quantity = r.qty().map_err(malformed)?;
+        let filled = r.i64().map_err(malformed)?;
+        let timestamp_ns = r.i64().map_err(malformed)?;
+        if filled < 0 || filled >= quantity {
+            return Err(SnapshotError::InvalidOrder { index, reason: "filled not in 0..quantity" });
+        }
+        let remaining = quantity - filled;
+        let slot = match current {
+            Some((s, p, slot)) if s == side && p == price => slot,
+            previous => {
+                let in_order = match (previous, side) {
+                    (None, _) => true,
+                    (Some((Side::Buy, p, _)), Side::Buy) => price < p,
+                    (Some((Side::Sell, p, _)), Side::Sell) => price > p,
+                    (Some((Side::Buy, _, _)), Side::Sell) => true,
+                    (Some((Side::Sell, _, _)), Side::Buy) => false,
+                };
+                if !in_order {
+                    return Err(SnapshotError::NotCanonical { index });
+                }
+                let slot = book.levels.alloc();
+                match side {
+                    Side::Buy => bids.push((price, slot)),
+                    Side::Sell => asks.push((price, slot)),
+                }
+                current = Some((side, price, slot));
+                slot
+            }
+        };
+        if book.levels.get(slot).total.checked_add(remaining).is_none() {
+            return Err(SnapshotError::InvalidOrder { index, reason: "level quantity overflows i64" });
+        }
+        let node =
+            Node { id, price, quantity, filled, timestamp_ns, prev: NIL, next: NIL, level: slot, side };
+        let idx = book.slab.insert(node);
+        // On a duplicate the partly built book is discarded, so storing the
+        // node before the uniqueness check is fine.
+        if !book.index.insert(&book.slab, idx) {
+            return Err(SnapshotError::DuplicateId { id: book.slab.get(idx).id.clone() });
+        }
+        book.levels.get_mut(slot).push_back(&mut book.slab, idx, remaining);
+    }
+    if let (Some(&(bid, _)), Some(&(ask, _))) = (bids.first(), asks.first()) {
+        if bid >= ask {
+            return Err(SnapshotError::Crossed { best_bid: bid, best_ask: ask });
+        }
+    }
+    book.bids = BTreeMap::from_iter(bids);
+    book.asks = BTreeMap::from_iter(asks);
+    Ok(book)
+}
