@@ -9,10 +9,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pinnacle
 import pytest
 from conftest import SMALL
-
-import pinnacle
 from pinnacle import (
     CorruptionError,
     InvalidArgumentError,
@@ -133,7 +132,10 @@ def file_bytes(p: Path) -> bytes:
         (lambda j: j.append_many(1, [b"ok", b"x" * 2000]), InvalidArgumentError),
         (lambda j: j.append_many(1, np.zeros(10, dtype=np.uint8)), InvalidArgumentError),
         (lambda j: j.append_many(1, np.zeros((3, 4), dtype=np.float64)), TypeError),
-        (lambda j: j.append_many(1, np.zeros((4, 4), dtype=np.uint8)[:, ::2]), (InvalidArgumentError, TypeError)),
+        (
+            lambda j: j.append_many(1, np.zeros((4, 4), dtype=np.uint8)[:, ::2]),
+            (InvalidArgumentError, TypeError),
+        ),
         (lambda j: j.checkpoint(-1), InvalidArgumentError),
         (lambda j: j.compact(-1), InvalidArgumentError),
         (lambda j: j.compact(10**6), InvalidArgumentError),

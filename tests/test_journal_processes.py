@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_python
-
-from pinnacle import Journal, JournalReader
+from pinnacle import Journal
 
 WRITER = r"""
 import sys, pinnacle
@@ -108,6 +107,8 @@ def test_sigkilled_writer_loses_no_acknowledged_entry(tmp_path: Path, sync: str)
             entries = list(j.read())
             seqs = [e.seq for e in entries]
             assert seqs == list(range(1, len(seqs) + 1)), "gap in recovered seqs"
-            assert len(seqs) >= acknowledged, f"lost acknowledged entries: have {len(seqs)}, acked {acknowledged}"
+            assert len(seqs) >= acknowledged, (
+                f"lost acknowledged entries: have {len(seqs)}, acked {acknowledged}"
+            )
             for e in entries:
                 assert e.payload[:10] == b"%010d" % e.seq, f"payload of seq {e.seq} is wrong"

@@ -1,6 +1,6 @@
 //! Book operations and their compact binary encoding (the journal payload).
 //!
-//! Layout (all integers little-endian, see FORMAT.md): one tag byte, then a
+//! Layout (all integers little-endian, see docs/format.md): one tag byte, then a
 //! fixed field sequence per tag. Ids are `0 u64` or `1 len:u8 utf8[len]`
 //! with `1 <= len <= 64`. A modify encodes an absent price/qty as `0`
 //! (present values are always > 0).

@@ -1,4 +1,4 @@
-//! Binary snapshot of a whole book (layout in FORMAT.md).
+//! Binary snapshot of a whole book (layout in docs/format.md).
 //!
 //! Decoding trusts nothing before the magic, version and CRC32 have been
 //! verified, bounds `order_count` by the bytes actually present before

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 type Rec = (OrderId, Side, i64, i64, i64, i64);
 
-/// Independent writer of the documented layout (FORMAT.md), with a valid CRC.
+/// Independent writer of the documented layout (docs/format.md), with a valid CRC.
 fn raw(symbol: &str, count: u64, orders: &[Rec]) -> Vec<u8> {
     let mut v = SNAPSHOT_MAGIC.to_vec();
     v.extend_from_slice(&1u16.to_le_bytes());

@@ -1,0 +1,51 @@
+# pinnacle developer tasks. Everything installs into ./.venv (created on demand).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CARGO_TEST := cargo test --workspace --exclude pinnacle-python
+
+.PHONY: venv build-dev demo test test-rust test-python lint fmt bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+venv: $(PY)
+
+# Builds the extension (release profile) and installs the package editable, with test extras.
+build-dev: $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+
+# The main job: journal, simulate a crash, recover, verify.
+demo: build-dev
+	$(PY) examples/quickstart.py
+
+test-rust:
+	$(CARGO_TEST)
+
+test-python: build-dev
+	$(PY) -m pytest
+
+# Every test: the Rust core's cargo tests and the Python suite.
+test: test-rust test-python
+
+lint: $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(PY) -m ruff check python tests benches examples
+	$(PY) -m ruff format --check python tests benches examples
+	$(PY) -m mypy python/pinnacle
+
+fmt: $(PY)
+	cargo fmt --all
+	$(PY) -m ruff format python tests benches examples
+	$(PY) -m ruff check --fix python tests benches examples
+
+bench: build-dev
+	$(PY) -m pip install --quiet -r benches/requirements.txt
+	$(PY) benches/run.py --full
+	cargo bench -p pinnacle-core
+
+clean:
+	rm -rf $(VENV) target bench-results python/pinnacle/*.so
