@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CARGO_TEST := cargo test --workspace --exclude pinnacle-python
+LINT_PATHS := $(wildcard python tests benches examples)
 
 .PHONY: venv build-dev demo test test-rust test-python lint fmt bench clean
 
@@ -33,14 +34,14 @@ lint: $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(PY) -m ruff check python tests benches examples
-	$(PY) -m ruff format --check python tests benches examples
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy python/pinnacle
 
 fmt: $(PY)
 	cargo fmt --all
-	$(PY) -m ruff format python tests benches examples
-	$(PY) -m ruff check --fix python tests benches examples
+	$(PY) -m ruff format $(LINT_PATHS)
+	$(PY) -m ruff check --fix $(LINT_PATHS)
 
 bench: build-dev
 	$(PY) -m pip install --quiet -r benches/requirements.txt

@@ -9,9 +9,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pinnacle
 import pytest
 from conftest import SMALL
+
+import pinnacle
 from pinnacle import (
     CorruptionError,
     InvalidArgumentError,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL
+
 from pinnacle import Journal, JournalPoisonedError, PinnacleIOError, _core
 
 

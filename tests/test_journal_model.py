@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
 from pinnacle import Journal
 
 OPTS = {"initial_size": 8192, "growth_step": 4096}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_python
+
 from pinnacle import Journal
 
 WRITER = r"""

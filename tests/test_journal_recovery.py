@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL
+
 from pinnacle import CorruptionError, Journal, UnsupportedFormatError
 
 HEADER = 4096

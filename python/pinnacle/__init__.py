@@ -6,8 +6,19 @@ drives it from Python. See README.md and docs/ for the guarantees and the on-dis
 
 from __future__ import annotations
 
-from pinnacle._core import Entry, Journal, JournalReader, RecoveryReport, __version__
-from pinnacle._types import EntryArray
+from pinnacle._core import (
+    Entry,
+    Fill,
+    Journal,
+    JournalReader,
+    Order,
+    OrderBook,
+    RecoveryReport,
+    ShadowBook,
+    SnapshotInfo,
+    __version__,
+)
+from pinnacle._types import BookDepth, EntryArray, Side
 from pinnacle.errors import (
     CorruptionError,
     EntriesCompactedError,
@@ -15,25 +26,34 @@ from pinnacle.errors import (
     JournalClosedError,
     JournalLockedError,
     JournalPoisonedError,
+    OrderBookError,
     PinnacleError,
     PinnacleIOError,
     UnsupportedFormatError,
 )
 
 __all__ = [
+    "BookDepth",
     "CorruptionError",
     "EntriesCompactedError",
     "Entry",
     "EntryArray",
+    "Fill",
     "InvalidArgumentError",
     "Journal",
     "JournalClosedError",
     "JournalLockedError",
     "JournalPoisonedError",
     "JournalReader",
+    "Order",
+    "OrderBook",
+    "OrderBookError",
     "PinnacleError",
     "PinnacleIOError",
     "RecoveryReport",
+    "ShadowBook",
+    "Side",
+    "SnapshotInfo",
     "UnsupportedFormatError",
     "__version__",
 ]

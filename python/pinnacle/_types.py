@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
@@ -28,3 +29,21 @@ class EntryArray(NamedTuple):
     def payload_bytes(self, i: int) -> bytes:
         """Entry ``i``'s payload, unpadded."""
         return bytes(self.payload[i, : int(self.length[i])])
+
+
+class Side(str, Enum):
+    """Order side; plain strings ``"buy"`` / ``"sell"`` are accepted everywhere too."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class BookDepth(NamedTuple):
+    """The best price levels of each side (``OrderBook.depth``), best first."""
+
+    bid_price: npt.NDArray[np.float64]
+    bid_quantity: npt.NDArray[np.float64]
+    bid_count: npt.NDArray[np.int64]
+    ask_price: npt.NDArray[np.float64]
+    ask_quantity: npt.NDArray[np.float64]
+    ask_count: npt.NDArray[np.int64]

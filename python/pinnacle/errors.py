@@ -25,6 +25,12 @@ class InvalidArgumentError(PinnacleError, ValueError):
     """A call's arguments are wrong. Nothing was written."""
 
 
+class OrderBookError(InvalidArgumentError):
+    """An order-book operation was refused (duplicate or unknown id, off-grid price or
+    quantity, overfill, crossing modify...). The book is unchanged and nothing was
+    journaled."""
+
+
 class JournalClosedError(PinnacleError, ValueError):
     """The journal (or reader) was closed."""
 
@@ -53,6 +59,7 @@ __all__ = [
     "JournalClosedError",
     "JournalLockedError",
     "JournalPoisonedError",
+    "OrderBookError",
     "PinnacleError",
     "PinnacleIOError",
     "UnsupportedFormatError",

@@ -2,6 +2,7 @@
 //! `pinnacle/errors.py` (rooted at `PinnacleError`); I/O errors are also `OSError`s that
 //! carry `errno`, bad arguments are also `ValueError`s.
 
+use pinnacle_book::{EngineError, SnapshotError};
 use pinnacle_core::Error;
 use pyo3::exceptions::PyTypeError;
 use pyo3::{import_exception, PyErr};
@@ -14,6 +15,7 @@ import_exception!(pinnacle.errors, JournalPoisonedError);
 import_exception!(pinnacle.errors, EntriesCompactedError);
 import_exception!(pinnacle.errors, PinnacleIOError);
 import_exception!(pinnacle.errors, InvalidArgumentError);
+import_exception!(pinnacle.errors, OrderBookError);
 
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
@@ -34,6 +36,24 @@ pub fn to_py(e: Error) -> PyErr {
 
 const fn libc_eio() -> i32 {
     5
+}
+
+/// Book errors: a refused operation (book unchanged, nothing journaled); replay and
+/// snapshot problems mean the data on disk does not hold together: corruption.
+pub fn engine_err(e: EngineError) -> PyErr {
+    match e {
+        EngineError::Book(b) => OrderBookError::new_err(b.to_string()),
+        EngineError::Journal(j) => to_py(j),
+        EngineError::Snapshot(s) => snapshot_err(s),
+        EngineError::AlreadyJournaled => InvalidArgumentError::new_err(e.to_string()),
+        EngineError::Replay { .. } | EngineError::UnexpectedKind { .. } | EngineError::Gap { .. } => {
+            CorruptionError::new_err(e.to_string())
+        }
+    }
+}
+
+pub fn snapshot_err(e: SnapshotError) -> PyErr {
+    CorruptionError::new_err(format!("invalid snapshot: {e}"))
 }
 
 pub fn invalid(msg: impl Into<String>) -> PyErr {

@@ -1,11 +1,14 @@
 //! Python bindings of pinnacle: type conversion and error mapping only. Everything that
 //! touches bytes on disk lives in `pinnacle-core`.
 
+mod book;
 mod convert;
 mod entry;
 mod errors;
+mod grid;
 mod journal;
 mod reader;
+mod shadow;
 
 use pyo3::prelude::*;
 
@@ -28,11 +31,15 @@ fn _clear_faults() {
 #[pymodule]
 mod _core {
     #[pymodule_export]
+    use super::book::{PyFill, PyOrder, PyOrderBook, PySnapshotInfo};
+    #[pymodule_export]
     use super::entry::{PyEntry, PyRecoveryReport};
     #[pymodule_export]
     use super::journal::{EntryIterator, PyJournal};
     #[pymodule_export]
     use super::reader::PyJournalReader;
+    #[pymodule_export]
+    use super::shadow::PyShadowBook;
     #[pymodule_export]
     use super::{_clear_faults, _inject_fault};
 

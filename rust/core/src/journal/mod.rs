@@ -47,6 +47,16 @@ impl Columns {
         self.seq.is_empty()
     }
 
+    /// Empties every column, keeping their capacity.
+    pub fn clear(&mut self) {
+        self.seq.clear();
+        self.kind.clear();
+        self.flags.clear();
+        self.timestamp_ns.clear();
+        self.offsets.truncate(1);
+        self.data.clear();
+    }
+
     pub fn payload(&self, i: usize) -> &[u8] {
         &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }

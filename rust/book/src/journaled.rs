@@ -1,0 +1,176 @@
+//! A book whose every mutation is journaled write-ahead, and replay of such a journal.
+//!
+//! Invariant: an op is appended to the journal *before* it is applied, under the same
+//! lock as the change, so the journal order is the applied order, and an op whose
+//! journal append failed changed nothing. Replaying a journal never journals.
+
+use crate::{encode_snapshot, SnapshotError};
+use crate::{ApplyError, BookError, Op, OrderBook, Outcome, OP_KIND};
+use parking_lot::Mutex;
+use pinnacle_core::{Columns, Journal, FLAG_CHECKPOINT};
+use std::fmt;
+use std::sync::Arc;
+
+/// Errors of journaled books, replay and shadow snapshots.
+#[derive(Debug)]
+pub enum EngineError {
+    Book(BookError),
+    Journal(pinnacle_core::Error),
+    Snapshot(SnapshotError),
+    /// A journaled op that does not apply: the journal and the state it is replayed on
+    /// do not belong together.
+    Replay {
+        seq: u64,
+        error: BookError,
+    },
+    /// An entry that is neither a book op nor a checkpoint.
+    UnexpectedKind {
+        seq: u64,
+        kind: u16,
+    },
+    /// Entries the replay needed are missing from the journal.
+    Gap {
+        expected: u64,
+        found: u64,
+    },
+    AlreadyJournaled,
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Book(e) => e.fmt(f),
+            EngineError::Journal(e) => e.fmt(f),
+            EngineError::Snapshot(e) => write!(f, "invalid snapshot: {e}"),
+            EngineError::Replay { seq, error } => {
+                write!(f, "journal entry seq {seq} does not apply: {error}")
+            }
+            EngineError::UnexpectedKind { seq, kind } => {
+                write!(f, "journal entry seq {seq} has kind {kind}, not a book operation (kind {OP_KIND})")
+            }
+            EngineError::Gap { expected, found } => {
+                write!(f, "journal entries {expected}..{found} are missing (compacted or lost)")
+            }
+            EngineError::AlreadyJournaled => f.write_str("this order book already has a journal"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<BookError> for EngineError {
+    fn from(e: BookError) -> Self {
+        EngineError::Book(e)
+    }
+}
+
+impl From<pinnacle_core::Error> for EngineError {
+    fn from(e: pinnacle_core::Error) -> Self {
+        EngineError::Journal(e)
+    }
+}
+
+struct Inner {
+    book: OrderBook,
+    journal: Option<Arc<Journal>>,
+}
+
+/// An order book behind a mutex, optionally journaling every mutation write-ahead.
+pub struct JournaledBook {
+    inner: Mutex<Inner>,
+}
+
+impl JournaledBook {
+    pub fn new(book: OrderBook, journal: Option<Arc<Journal>>) -> JournaledBook {
+        JournaledBook { inner: Mutex::new(Inner { book, journal }) }
+    }
+
+    /// Journals every later mutation to `journal`.
+    pub fn attach(&self, journal: Arc<Journal>) -> Result<(), EngineError> {
+        let mut g = self.inner.lock();
+        if g.journal.is_some() {
+            return Err(EngineError::AlreadyJournaled);
+        }
+        g.journal = Some(journal);
+        Ok(())
+    }
+
+    pub fn journal(&self) -> Option<Arc<Journal>> {
+        self.inner.lock().journal.clone()
+    }
+
+    /// Validates `op`, journals it, applies it.
+    pub fn apply(&self, op: Op) -> Result<Outcome, EngineError> {
+        let mut g = self.inner.lock();
+        let Inner { book, journal } = &mut *g;
+        match journal {
+            None => Ok(book.apply_unjournaled(op)?),
+            Some(j) => {
+                let ts = op.timestamp_ns();
+                book.apply(&op, |bytes| j.append(OP_KIND, bytes, Some(ts)).map(drop)).map_err(|e| match e {
+                    ApplyError::Book(b) => EngineError::Book(b),
+                    ApplyError::Journal(j) => EngineError::Journal(j),
+                })
+            }
+        }
+    }
+
+    /// Runs `f` on the book under its lock.
+    pub fn with_book<R>(&self, f: impl FnOnce(&OrderBook) -> R) -> R {
+        f(&self.inner.lock().book)
+    }
+
+    /// Encodes the live book under its lock (writers wait for the encode). `covered_seq`
+    /// is the journal's last seq: every op up to it is in the book, none after.
+    pub fn snapshot_bytes(&self, created_ns: i64) -> (Vec<u8>, u64) {
+        let g = self.inner.lock();
+        let covered = g.journal.as_ref().map_or(0, |j| j.last_seq());
+        (encode_snapshot(&g.book, covered, created_ns), covered)
+    }
+
+    /// Applies the book ops of `journal` with seq >= `from_seq` (no re-journaling).
+    pub fn replay_journal(&self, journal: &Journal, from_seq: u64) -> Result<u64, EngineError> {
+        replay_from(&mut self.inner.lock().book, journal, from_seq)
+    }
+}
+
+/// Applies one journal entry to `book`; false for a checkpoint (nothing to apply).
+pub(crate) fn apply_entry(
+    book: &mut OrderBook,
+    seq: u64,
+    kind: u16,
+    flags: u16,
+    payload: &[u8],
+) -> Result<bool, EngineError> {
+    if flags & FLAG_CHECKPOINT != 0 {
+        return Ok(false);
+    }
+    if kind != OP_KIND {
+        return Err(EngineError::UnexpectedKind { seq, kind });
+    }
+    book.replay(payload).map_err(|error| EngineError::Replay { seq, error })?;
+    Ok(true)
+}
+
+/// Replays the book ops with seq >= `from_seq` onto `book`; returns how many applied.
+/// The first entry must be `from_seq` itself (or the journal must hold nothing from it on).
+pub fn replay_from(book: &mut OrderBook, journal: &Journal, from_seq: u64) -> Result<u64, EngineError> {
+    let mut cols = Columns::default();
+    let (mut next, mut applied) = (from_seq, 0u64);
+    loop {
+        cols.clear();
+        let n = journal.read_into(next, 16_384, &mut cols)?;
+        if n == 0 {
+            return Ok(applied);
+        }
+        if next == from_seq && cols.seq[0] > from_seq.max(journal.first_seq()) {
+            return Err(EngineError::Gap { expected: from_seq, found: cols.seq[0] });
+        }
+        for i in 0..n {
+            if apply_entry(book, cols.seq[i], cols.kind[i], cols.flags[i], cols.payload(i))? {
+                applied += 1;
+            }
+        }
+        next = cols.seq[n - 1] + 1;
+    }
+}

@@ -1,0 +1,70 @@
+//! The snapshot pipeline's own copy of a book, fed from the journal file through a
+//! read-only [`JournalReader`]: taking a snapshot never pauses the trading thread (it
+//! does not touch the live book or the writer's lock at all).
+
+use crate::journaled::{apply_entry, EngineError};
+use crate::{encode_snapshot, OrderBook};
+use pinnacle_core::{Columns, JournalReader};
+use std::path::Path;
+
+pub struct ShadowBook {
+    book: OrderBook,
+    reader: JournalReader,
+    /// Every journal entry up to this seq has been applied to `book`.
+    seq: u64,
+}
+
+impl ShadowBook {
+    /// `book` must hold exactly the state after journal entry `from_seq - 1`.
+    pub fn new(book: OrderBook, journal_path: &Path, from_seq: u64) -> Result<ShadowBook, EngineError> {
+        let from_seq = from_seq.max(1);
+        let reader = JournalReader::open(journal_path, from_seq)?;
+        if reader.next_seq() > from_seq {
+            return Err(EngineError::Gap { expected: from_seq, found: reader.next_seq() });
+        }
+        Ok(ShadowBook { book, reader, seq: from_seq - 1 })
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Applies new journal entries up to `until` (all there are when None); returns the
+    /// last seq applied.
+    pub fn catch_up(&mut self, until: Option<u64>) -> Result<u64, EngineError> {
+        let mut cols = Columns::default();
+        loop {
+            let room = until.map_or(16_384, |u| u.saturating_sub(self.seq).min(16_384)) as usize;
+            if room == 0 {
+                return Ok(self.seq);
+            }
+            cols.clear();
+            let n = self.reader.poll(room, &mut cols)?;
+            if n == 0 {
+                return Ok(self.seq);
+            }
+            for i in 0..n {
+                let seq = cols.seq[i];
+                if seq != self.seq + 1 {
+                    return Err(EngineError::Gap { expected: self.seq + 1, found: seq });
+                }
+                apply_entry(&mut self.book, seq, cols.kind[i], cols.flags[i], cols.payload(i))?;
+                self.seq = seq;
+            }
+        }
+    }
+
+    /// Catches up (to `until` when given) and encodes: (snapshot bytes, covered seq).
+    pub fn snapshot_bytes(
+        &mut self,
+        until: Option<u64>,
+        created_ns: i64,
+    ) -> Result<(Vec<u8>, u64), EngineError> {
+        let seq = self.catch_up(until)?;
+        Ok((encode_snapshot(&self.book, seq, created_ns), seq))
+    }
+
+    pub fn book(&self) -> &OrderBook {
+        &self.book
+    }
+}

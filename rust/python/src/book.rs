@@ -1,0 +1,485 @@
+//! `pinnacle._core.OrderBook` and friends: conversions around `pinnacle_book`.
+
+use crate::convert;
+use crate::errors::{engine_err, invalid, snapshot_err, type_error};
+use crate::grid::Grid;
+use crate::journal::PyJournal;
+use numpy::PyArray1;
+use pinnacle_book::{
+    decode_snapshot, Fill, JournaledBook, Op, Order, OrderBook, OrderId, Outcome, Side, SnapshotMeta,
+};
+use pinnacle_core::SyncPolicy;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyInt, PyString};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return OrderId::string(s.to_str()?).map_err(|e| invalid(e.to_string()));
+    }
+    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        return obj
+            .extract::<u64>()
+            .map(OrderId::Int)
+            .map_err(|_| invalid(format!("an int order id must be between 0 and 2**64-1, got {obj}")));
+    }
+    Err(type_error(format!(
+        "order_id must be a str (at most 64 UTF-8 bytes) or a non-negative int, not {}",
+        obj.get_type().name()?
+    )))
+}
+
+fn id_object(py: Python<'_>, id: &OrderId) -> PyResult<Py<PyAny>> {
+    Ok(match id {
+        OrderId::Int(v) => v.into_pyobject(py)?.into_any().unbind(),
+        OrderId::Str(s) => PyString::new(py, s.as_str()).into_any().unbind(),
+    })
+}
+
+fn side(obj: &Bound<'_, PyAny>) -> PyResult<Side> {
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| type_error("side must be 'buy' or 'sell' (or pinnacle.Side)"))?
+        .to_str()?;
+    match s {
+        "buy" | "BUY" | "Buy" => Ok(Side::Buy),
+        "sell" | "SELL" | "Sell" => Ok(Side::Sell),
+        other => Err(invalid(format!("side must be 'buy' or 'sell', got {other:?}"))),
+    }
+}
+
+fn side_name(s: Side) -> &'static str {
+    match s {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+/// A resting order (a copy; later book changes do not alter it).
+#[pyclass(name = "Order", module = "pinnacle._core", frozen, get_all)]
+pub struct PyOrder {
+    order_id: Py<PyAny>,
+    side: &'static str,
+    price: f64,
+    quantity: f64,
+    filled_quantity: f64,
+    remaining_quantity: f64,
+    timestamp_ns: i64,
+}
+
+#[pymethods]
+impl PyOrder {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "Order(order_id={}, side='{}', price={}, quantity={}, filled_quantity={}, timestamp_ns={})",
+            self.order_id.bind(py).repr().map(|r| r.to_string()).unwrap_or_default(),
+            self.side,
+            self.price,
+            self.quantity,
+            self.filled_quantity,
+            self.timestamp_ns
+        )
+    }
+}
+
+/// One execution: `side` is the resting (maker) order's side; `taker_order_id` is None
+/// for `execute_order` and market orders.
+#[pyclass(name = "Fill", module = "pinnacle._core", frozen, get_all)]
+pub struct PyFill {
+    maker_order_id: Py<PyAny>,
+    taker_order_id: Option<Py<PyAny>>,
+    side: &'static str,
+    price: f64,
+    quantity: f64,
+    timestamp_ns: i64,
+}
+
+#[pymethods]
+impl PyFill {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let id = |o: &Py<PyAny>| o.bind(py).repr().map(|r| r.to_string()).unwrap_or_default();
+        format!(
+            "Fill(maker_order_id={}, taker_order_id={}, side='{}', price={}, quantity={}, timestamp_ns={})",
+            id(&self.maker_order_id),
+            self.taker_order_id.as_ref().map_or("None".to_string(), id),
+            self.side,
+            self.price,
+            self.quantity,
+            self.timestamp_ns
+        )
+    }
+}
+
+/// Header of a validated snapshot.
+#[pyclass(name = "SnapshotInfo", module = "pinnacle._core", frozen, get_all)]
+pub struct PySnapshotInfo {
+    covered_seq: u64,
+    created_ns: i64,
+    symbol: String,
+    order_count: u64,
+}
+
+impl From<SnapshotMeta> for PySnapshotInfo {
+    fn from(m: SnapshotMeta) -> Self {
+        PySnapshotInfo {
+            covered_seq: m.covered_seq,
+            created_ns: m.created_ns,
+            symbol: m.symbol,
+            order_count: m.order_count,
+        }
+    }
+}
+
+/// A limit order book with price-time priority, exact tick/lot arithmetic, and (with a
+/// journal) write-ahead journaling of every change.
+#[pyclass(name = "OrderBook", module = "pinnacle._core", frozen)]
+pub struct PyOrderBook {
+    inner: Arc<JournaledBook>,
+    price: Grid,
+    qty: Grid,
+    symbol: String,
+    journal: parking_lot::Mutex<Option<Py<PyJournal>>>,
+    /// The journal syncs every append: release the GIL around mutations.
+    blocking: AtomicBool,
+}
+
+impl PyOrderBook {
+    fn build(
+        py: Python<'_>,
+        book: OrderBook,
+        price: Grid,
+        qty: Grid,
+        journal: Option<Py<PyJournal>>,
+    ) -> Self {
+        let symbol = book.symbol().to_string();
+        let core = journal.as_ref().map(|j| j.get().core().clone());
+        let blocking = core.as_ref().is_some_and(|j| j.options().sync == SyncPolicy::Always);
+        let _ = py;
+        PyOrderBook {
+            inner: Arc::new(JournaledBook::new(book, core)),
+            price,
+            qty,
+            symbol,
+            journal: parking_lot::Mutex::new(journal),
+            blocking: AtomicBool::new(blocking),
+        }
+    }
+
+    fn run(&self, py: Python<'_>, op: Op) -> PyResult<Outcome> {
+        if self.blocking.load(Ordering::Relaxed) {
+            py.detach(|| self.inner.apply(op)).map_err(engine_err)
+        } else {
+            self.inner.apply(op).map_err(engine_err)
+        }
+    }
+
+    fn fill(&self, py: Python<'_>, f: &Fill) -> PyResult<PyFill> {
+        Ok(PyFill {
+            maker_order_id: id_object(py, &f.maker_id)?,
+            taker_order_id: f.taker_id.as_ref().map(|t| id_object(py, t)).transpose()?,
+            side: side_name(f.side),
+            price: self.price.float_of(f.price),
+            quantity: self.qty.float_of(f.quantity),
+            timestamp_ns: f.timestamp_ns,
+        })
+    }
+
+    fn fills(&self, py: Python<'_>, fills: &[Fill]) -> PyResult<Vec<PyFill>> {
+        fills.iter().map(|f| self.fill(py, f)).collect()
+    }
+
+    fn order(&self, py: Python<'_>, o: &Order) -> PyResult<PyOrder> {
+        Ok(PyOrder {
+            order_id: id_object(py, &o.id)?,
+            side: side_name(o.side),
+            price: self.price.float_of(o.price),
+            quantity: self.qty.float_of(o.quantity),
+            filled_quantity: self.qty.float_of(o.filled),
+            remaining_quantity: self.qty.float_of(o.remaining()),
+            timestamp_ns: o.timestamp_ns,
+        })
+    }
+
+    fn ts(timestamp_ns: Option<i64>) -> PyResult<i64> {
+        Ok(convert::timestamp(timestamp_ns)?.unwrap_or_else(pinnacle_core::wall_clock_ns))
+    }
+
+    pub fn core(&self) -> &Arc<JournaledBook> {
+        &self.inner
+    }
+}
+
+#[pymethods]
+impl PyOrderBook {
+    #[new]
+    #[pyo3(signature = (symbol, tick_size=None, lot_size=None, *, journal=None))]
+    fn new(
+        py: Python<'_>,
+        symbol: &str,
+        tick_size: Option<&Bound<'_, PyAny>>,
+        lot_size: Option<&Bound<'_, PyAny>>,
+        journal: Option<Py<PyJournal>>,
+    ) -> PyResult<Self> {
+        let price = match tick_size {
+            Some(t) => Grid::parse(t, "tick_size")?,
+            None => Grid::parse(PyString::new(py, "0.01").as_any(), "tick_size")?,
+        };
+        let qty = match lot_size {
+            Some(l) => Grid::parse(l, "lot_size")?,
+            None => Grid::parse(PyString::new(py, "1").as_any(), "lot_size")?,
+        };
+        let book = OrderBook::new(symbol).map_err(|e| invalid(e.to_string()))?;
+        Ok(Self::build(py, book, price, qty, journal))
+    }
+
+    /// Adds a limit order; a crossing order trades first. Returns the fills.
+    #[pyo3(signature = (order_id, side, price, quantity, timestamp_ns=None))]
+    fn add_order(
+        &self,
+        py: Python<'_>,
+        order_id: &Bound<'_, PyAny>,
+        side: &Bound<'_, PyAny>,
+        price: &Bound<'_, PyAny>,
+        quantity: &Bound<'_, PyAny>,
+        timestamp_ns: Option<i64>,
+    ) -> PyResult<Vec<PyFill>> {
+        let op = Op::Add {
+            id: self::order_id(order_id)?,
+            side: self::side(side)?,
+            price: self.price.units_of(price, "price")?,
+            qty: self.qty.units_of(quantity, "quantity")?,
+            ts: Self::ts(timestamp_ns)?,
+        };
+        let out = self.run(py, op)?;
+        self.fills(py, out.fills())
+    }
+
+    /// Cancels a resting order; False when no such order rests.
+    #[pyo3(signature = (order_id, timestamp_ns=None))]
+    fn cancel_order(
+        &self,
+        py: Python<'_>,
+        order_id: &Bound<'_, PyAny>,
+        timestamp_ns: Option<i64>,
+    ) -> PyResult<bool> {
+        let op = Op::Cancel { id: self::order_id(order_id)?, ts: Self::ts(timestamp_ns)? };
+        Ok(matches!(self.run(py, op)?, Outcome::Cancelled(true)))
+    }
+
+    /// Fills part or all of a resting order.
+    #[pyo3(signature = (order_id, quantity, timestamp_ns=None))]
+    fn execute_order(
+        &self,
+        py: Python<'_>,
+        order_id: &Bound<'_, PyAny>,
+        quantity: &Bound<'_, PyAny>,
+        timestamp_ns: Option<i64>,
+    ) -> PyResult<PyFill> {
+        let op = Op::Execute {
+            id: self::order_id(order_id)?,
+            qty: self.qty.units_of(quantity, "quantity")?,
+            ts: Self::ts(timestamp_ns)?,
+        };
+        match self.run(py, op)? {
+            Outcome::Executed(f) => self.fill(py, &f),
+            other => Err(invalid(format!("unexpected outcome {other:?}"))),
+        }
+    }
+
+    /// A market order of the given (taker) side: walks the opposite side best-first and
+    /// fills what liquidity there is.
+    #[pyo3(signature = (side, quantity, timestamp_ns=None))]
+    fn execute_market_order(
+        &self,
+        py: Python<'_>,
+        side: &Bound<'_, PyAny>,
+        quantity: &Bound<'_, PyAny>,
+        timestamp_ns: Option<i64>,
+    ) -> PyResult<Vec<PyFill>> {
+        let op = Op::Market {
+            side: self::side(side)?,
+            qty: self.qty.units_of(quantity, "quantity")?,
+            ts: Self::ts(timestamp_ns)?,
+        };
+        let out = self.run(py, op)?;
+        self.fills(py, out.fills())
+    }
+
+    /// Changes price and/or remaining quantity. Reducing the quantity keeps time
+    /// priority; increasing it or changing the price loses it.
+    #[pyo3(signature = (order_id, price=None, quantity=None, timestamp_ns=None))]
+    fn modify_order(
+        &self,
+        py: Python<'_>,
+        order_id: &Bound<'_, PyAny>,
+        price: Option<&Bound<'_, PyAny>>,
+        quantity: Option<&Bound<'_, PyAny>>,
+        timestamp_ns: Option<i64>,
+    ) -> PyResult<()> {
+        if price.is_none() && quantity.is_none() {
+            return Err(invalid("modify_order needs a new price, a new quantity or both"));
+        }
+        let op = Op::Modify {
+            id: self::order_id(order_id)?,
+            price: price.map(|p| self.price.units_of(p, "price")).transpose()?,
+            qty: quantity.map(|q| self.qty.units_of(q, "quantity")).transpose()?,
+            ts: Self::ts(timestamp_ns)?,
+        };
+        self.run(py, op).map(drop)
+    }
+
+    #[getter]
+    fn best_bid(&self) -> Option<f64> {
+        self.inner.with_book(|b| b.best_bid()).map(|(p, _)| self.price.float_of(p))
+    }
+
+    #[getter]
+    fn best_ask(&self) -> Option<f64> {
+        self.inner.with_book(|b| b.best_ask()).map(|(p, _)| self.price.float_of(p))
+    }
+
+    #[getter]
+    fn spread(&self) -> Option<f64> {
+        let (b, a) = self.inner.with_book(|b| (b.best_bid(), b.best_ask()));
+        Some(self.price.float_of(a?.0 - b?.0))
+    }
+
+    #[getter]
+    fn mid_price(&self) -> Option<f64> {
+        let (b, a) = self.inner.with_book(|b| (b.best_bid(), b.best_ask()));
+        Some((self.price.float_of(a?.0) + self.price.float_of(b?.0)) / 2.0)
+    }
+
+    #[getter]
+    fn order_count(&self) -> usize {
+        self.inner.with_book(|b| b.order_count())
+    }
+
+    #[getter]
+    fn symbol(&self) -> &str {
+        &self.symbol
+    }
+
+    #[getter]
+    fn tick_size(&self) -> String {
+        self.price.text()
+    }
+
+    #[getter]
+    fn lot_size(&self) -> String {
+        self.qty.text()
+    }
+
+    #[getter]
+    fn journal(&self, py: Python<'_>) -> Option<Py<PyJournal>> {
+        self.journal.lock().as_ref().map(|j| j.clone_ref(py))
+    }
+
+    fn get_order(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Option<PyOrder>> {
+        let id = self::order_id(order_id)?;
+        self.inner.with_book(|b| b.get_order(&id)).map(|o| self.order(py, &o)).transpose()
+    }
+
+    /// Every resting order in priority order: bids best-first, then asks best-first.
+    fn orders(&self, py: Python<'_>) -> PyResult<Vec<PyOrder>> {
+        let all = self.inner.with_book(|b| b.orders());
+        all.iter().map(|o| self.order(py, o)).collect()
+    }
+
+    /// The best `levels` price levels per side as a pinnacle.BookDepth of numpy arrays.
+    fn depth<'py>(&self, py: Python<'py>, levels: i64) -> PyResult<Bound<'py, PyAny>> {
+        let n = usize::try_from(levels).map_err(|_| invalid(format!("levels must be >= 0, got {levels}")))?;
+        let (bids, asks) = self.inner.with_book(|b| b.depth(n));
+        let col = |v: &[(i64, i64, usize)], which: usize| -> Bound<'py, PyAny> {
+            match which {
+                0 => PyArray1::from_vec(py, v.iter().map(|l| self.price.float_of(l.0)).collect()).into_any(),
+                1 => PyArray1::from_vec(py, v.iter().map(|l| self.qty.float_of(l.1)).collect()).into_any(),
+                _ => PyArray1::from_vec(py, v.iter().map(|l| l.2 as i64).collect()).into_any(),
+            }
+        };
+        let cls = py.import("pinnacle._types")?.getattr("BookDepth")?;
+        cls.call1((col(&bids, 0), col(&bids, 1), col(&bids, 2), col(&asks, 0), col(&asks, 1), col(&asks, 2)))
+    }
+
+    /// Journals every later change to `journal` (after recovery).
+    fn attach_journal(&self, journal: Py<PyJournal>) -> PyResult<()> {
+        let core = journal.get().core().clone();
+        let always = core.options().sync == SyncPolicy::Always;
+        self.inner.attach(core).map_err(engine_err)?;
+        self.blocking.store(always, Ordering::Relaxed);
+        *self.journal.lock() = Some(journal);
+        Ok(())
+    }
+
+    /// An unjournaled deep copy.
+    fn copy(&self, py: Python<'_>) -> Self {
+        let book = self.inner.with_book(|b| b.clone());
+        Self::build(py, book, self.price, self.qty, None)
+    }
+
+    /// Encodes the live book (writers wait meanwhile): (snapshot bytes, covered seq).
+    #[pyo3(signature = (created_ns=None))]
+    fn snapshot_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        created_ns: Option<i64>,
+    ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
+        let ts = Self::ts(created_ns)?;
+        let (bytes, seq) = py.detach(|| self.inner.snapshot_bytes(ts));
+        Ok((PyBytes::new(py, &bytes), seq))
+    }
+
+    /// Applies the book ops of `journal` with seq >= from_seq; returns how many.
+    fn replay_journal(&self, py: Python<'_>, journal: &PyJournal, from_seq: i64) -> PyResult<u64> {
+        let from =
+            u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
+        let j = journal.core().clone();
+        py.detach(|| self.inner.replay_journal(&j, from)).map_err(engine_err)
+    }
+
+    /// Loads a snapshot (verified: magic, version, CRC, every length and order).
+    #[staticmethod]
+    fn from_snapshot(
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        tick_size: &Bound<'_, PyAny>,
+        lot_size: &Bound<'_, PyAny>,
+    ) -> PyResult<(Self, PySnapshotInfo)> {
+        let price = Grid::parse(tick_size, "tick_size")?;
+        let qty = Grid::parse(lot_size, "lot_size")?;
+        let p = convert::Payloads::single(data, "data")?;
+        let (book, meta) = py.detach(|| decode_snapshot(p.slices()[0])).map_err(snapshot_err)?;
+        Ok((Self::build(py, book, price, qty, None), meta.into()))
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        let Ok(o) = other.cast::<PyOrderBook>() else { return false };
+        let o = o.get();
+        if Arc::ptr_eq(&self.inner, &o.inner) {
+            return true;
+        }
+        if (self.price, self.qty) != (o.price, o.qty) {
+            return false;
+        }
+        let mine = self.inner.with_book(|b| b.clone());
+        o.inner.with_book(|b| *b == mine)
+    }
+
+    fn __len__(&self) -> usize {
+        self.order_count()
+    }
+
+    fn __repr__(&self) -> String {
+        let (bid, ask, n) = self.inner.with_book(|b| (b.best_bid(), b.best_ask(), b.order_count()));
+        let px =
+            |l: Option<(i64, i64)>| l.map_or("None".to_string(), |(p, _)| self.price.float_of(p).to_string());
+        format!(
+            "OrderBook({:?}, orders={n}, best_bid={}, best_ask={}, journaled={})",
+            self.symbol,
+            px(bid),
+            px(ask),
+            self.inner.journal().is_some()
+        )
+    }
+}
