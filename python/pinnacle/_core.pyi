@@ -1,6 +1,7 @@
 """Type stubs for the Rust extension module ``pinnacle._core``."""
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal, final
 
@@ -8,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Buffer, Self
 
-from pinnacle._types import EntryArray
+from pinnacle._types import BookDepth, EntryArray, Side
 
 __version__: str
 
@@ -139,7 +140,148 @@ class JournalReader:
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> bool: ...
 
+_Number = int | float | str | Decimal
+_OrderId = int | str
+_Side = Side | Literal["buy", "sell"]
+
+@final
+class Order:
+    """A resting order (a copy)."""
+
+    @property
+    def order_id(self) -> _OrderId: ...
+    @property
+    def side(self) -> Literal["buy", "sell"]: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def quantity(self) -> float: ...
+    @property
+    def filled_quantity(self) -> float: ...
+    @property
+    def remaining_quantity(self) -> float: ...
+    @property
+    def timestamp_ns(self) -> int: ...
+
+@final
+class Fill:
+    """One execution; ``side`` is the resting (maker) order's side."""
+
+    @property
+    def maker_order_id(self) -> _OrderId: ...
+    @property
+    def taker_order_id(self) -> _OrderId | None: ...
+    @property
+    def side(self) -> Literal["buy", "sell"]: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def quantity(self) -> float: ...
+    @property
+    def timestamp_ns(self) -> int: ...
+
+@final
+class SnapshotInfo:
+    """Header fields of a validated snapshot."""
+
+    @property
+    def covered_seq(self) -> int: ...
+    @property
+    def created_ns(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def order_count(self) -> int: ...
+
+@final
+class OrderBook:
+    """A limit order book: price-time priority, exact ticks and lots, write-ahead journaling."""
+
+    def __init__(
+        self,
+        symbol: str,
+        tick_size: _Number | None = None,
+        lot_size: _Number | None = None,
+        *,
+        journal: Journal | None = None,
+    ) -> None: ...
+    def add_order(
+        self,
+        order_id: _OrderId,
+        side: _Side,
+        price: _Number,
+        quantity: _Number,
+        timestamp_ns: int | None = None,
+    ) -> list[Fill]: ...
+    def cancel_order(self, order_id: _OrderId, timestamp_ns: int | None = None) -> bool: ...
+    def execute_order(
+        self, order_id: _OrderId, quantity: _Number, timestamp_ns: int | None = None
+    ) -> Fill: ...
+    def execute_market_order(
+        self, side: _Side, quantity: _Number, timestamp_ns: int | None = None
+    ) -> list[Fill]: ...
+    def modify_order(
+        self,
+        order_id: _OrderId,
+        price: _Number | None = None,
+        quantity: _Number | None = None,
+        timestamp_ns: int | None = None,
+    ) -> None: ...
+    @property
+    def best_bid(self) -> float | None: ...
+    @property
+    def best_ask(self) -> float | None: ...
+    @property
+    def spread(self) -> float | None: ...
+    @property
+    def mid_price(self) -> float | None: ...
+    @property
+    def order_count(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def tick_size(self) -> str: ...
+    @property
+    def lot_size(self) -> str: ...
+    @property
+    def journal(self) -> Journal | None: ...
+    def get_order(self, order_id: _OrderId) -> Order | None: ...
+    def orders(self) -> list[Order]: ...
+    def depth(self, levels: int) -> BookDepth: ...
+    def attach_journal(self, journal: Journal) -> None: ...
+    def copy(self) -> OrderBook: ...
+    def snapshot_bytes(self, created_ns: int | None = None) -> tuple[bytes, int]: ...
+    def replay_journal(self, journal: Journal, from_seq: int) -> int: ...
+    @staticmethod
+    def from_snapshot(
+        data: Buffer, tick_size: _Number, lot_size: _Number
+    ) -> tuple[OrderBook, SnapshotInfo]: ...
+    def __len__(self) -> int: ...
+
+@final
+class ShadowBook:
+    """The snapshot pipeline's own copy of a book, fed from the journal file."""
+
+    def __init__(self, base: OrderBook, journal_path: str | os.PathLike[str], from_seq: int) -> None: ...
+    def catch_up(self, until_seq: int | None = None) -> int: ...
+    def snapshot_bytes(
+        self, created_ns: int | None = None, until_seq: int | None = None
+    ) -> tuple[bytes, int]: ...
+    @property
+    def seq(self) -> int: ...
+
 def _inject_fault(call: str, errno: int, times: int | None = None) -> None: ...
 def _clear_faults() -> None: ...
 
-__all__ = ["Entry", "EntryIterator", "Journal", "JournalReader", "RecoveryReport"]
+__all__ = [
+    "Entry",
+    "EntryIterator",
+    "Fill",
+    "Journal",
+    "JournalReader",
+    "Order",
+    "OrderBook",
+    "RecoveryReport",
+    "ShadowBook",
+    "SnapshotInfo",
+]
