@@ -9,6 +9,8 @@ pub mod format;
 pub mod journal;
 pub mod options;
 pub mod sys;
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::{Error, Result};
 pub use format::entry::{EntryRef, FLAG_CHECKPOINT};

@@ -164,13 +164,16 @@ pub fn allocate(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
 /// Makes the file's data durable (see the module comment for why one call suffices).
 pub fn datasync(file: &File, path: &Path) -> Result<()> {
     injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
+    let before = crate::testing::before_sync(file);
     #[cfg(target_os = "macos")]
     // SAFETY: fcntl on a descriptor we own.
     let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_FULLFSYNC) };
     #[cfg(all(unix, not(target_os = "macos")))]
     // SAFETY: fdatasync on a descriptor we own.
     let r = unsafe { libc::fdatasync(file.as_raw_fd()) };
-    cvt(r).map_err(|e| Error::io("fdatasync", path, e))
+    cvt(r).map_err(|e| Error::io("fdatasync", path, e))?;
+    crate::testing::after_sync(before);
+    Ok(())
 }
 
 /// msync(MS_SYNC) of a mapped range; needed before [`datasync`] where the mapping is not

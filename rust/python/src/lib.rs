@@ -28,6 +28,18 @@ fn _clear_faults() {
     pinnacle_core::sys::clear_faults();
 }
 
+/// Test hook: record what each successful sync makes durable (simulated power loss).
+#[pyfunction]
+fn _track_durability(on: bool) {
+    pinnacle_core::testing::track_durability(on);
+}
+
+/// Test hook: the durable image recorded for the file at `path`, or None.
+#[pyfunction]
+fn _durable_image(py: Python<'_>, path: std::path::PathBuf) -> Option<Py<pyo3::types::PyBytes>> {
+    pinnacle_core::testing::durable_image(&path).map(|b| pyo3::types::PyBytes::new(py, &b).unbind())
+}
+
 #[pymodule]
 mod _core {
     #[pymodule_export]
@@ -41,7 +53,7 @@ mod _core {
     #[pymodule_export]
     use super::shadow::PyShadowBook;
     #[pymodule_export]
-    use super::{_clear_faults, _inject_fault};
+    use super::{_clear_faults, _durable_image, _inject_fault, _track_durability};
 
     use pyo3::prelude::*;
 

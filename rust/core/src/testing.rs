@@ -1,0 +1,52 @@
+//! Test support for simulated power loss. A kill -9 keeps the page cache, so it cannot
+//! catch a missing sync; this records what each successful sync made durable instead.
+//!
+//! With tracking on, [`crate::sys::datasync`] copies the file's bytes just *before* the
+//! sync (everything written by then is durable once the sync returns) and, if the sync
+//! succeeds, stores them as the file's durable image, keyed by inode (so a compacted file
+//! renamed into place keeps its image). Tests build crash images from the durable image
+//! plus random subsets of the bytes written since. Off by default; costs one relaxed
+//! atomic load per sync when off.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// (device, inode) of a file.
+type FileKey = (u64, u64);
+
+static TRACKING: AtomicBool = AtomicBool::new(false);
+static IMAGES: parking_lot::Mutex<Option<HashMap<FileKey, Vec<u8>>>> = parking_lot::Mutex::new(None);
+
+/// Turns tracking on (forgetting earlier images) or off.
+pub fn track_durability(on: bool) {
+    *IMAGES.lock() = on.then(HashMap::new);
+    TRACKING.store(on, Ordering::SeqCst);
+}
+
+/// The durable image of the file now at `path`, if one was recorded.
+pub fn durable_image(path: &Path) -> Option<Vec<u8>> {
+    let m = std::fs::metadata(path).ok()?;
+    IMAGES.lock().as_ref()?.get(&(m.dev(), m.ino())).cloned()
+}
+
+/// The file's bytes before a sync, when tracking is on.
+pub(crate) fn before_sync(file: &File) -> Option<(FileKey, Vec<u8>)> {
+    if !TRACKING.load(Ordering::Relaxed) {
+        return None;
+    }
+    let m = file.metadata().ok()?;
+    let mut bytes = vec![0u8; m.len() as usize];
+    file.read_exact_at(&mut bytes, 0).ok()?;
+    Some(((m.dev(), m.ino()), bytes))
+}
+
+pub(crate) fn after_sync(snapshot: Option<(FileKey, Vec<u8>)>) {
+    if let Some((key, bytes)) = snapshot {
+        if let Some(images) = IMAGES.lock().as_mut() {
+            images.insert(key, bytes);
+        }
+    }
+}
