@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CARGO_TEST := cargo test --workspace --exclude pinnacle-python
 LINT_PATHS := $(wildcard python tests benches examples)
 
-.PHONY: venv build-dev demo test test-rust test-python lint fmt bench clean
+.PHONY: venv build-dev demo test test-rust test-python lint fmt bench fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,20 @@ bench: build-dev
 	$(PY) -m pip install --quiet -r benches/requirements.txt
 	$(PY) benches/run.py --full
 	cargo bench -p pinnacle-core
+
+# Bounded fuzzing of every parser (FUZZ_SECONDS each; new inputs go to a temp dir, the
+# committed seed corpus stays as it is). cargo-fuzz needs nightly features:
+# RUSTC_BOOTSTRAP=1 enables them on the stable toolchain.
+FUZZ_SECONDS ?= 12
+FUZZ_TARGETS := journal_entry journal_header journal_scan snapshot book_op
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		work=$$(mktemp -d) && \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t $$work corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 || exit 1; \
+		rm -rf $$work; \
+	done
 
 clean:
 	rm -rf $(VENV) target bench-results python/pinnacle/*.so

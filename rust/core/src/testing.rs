@@ -50,3 +50,18 @@ pub(crate) fn after_sync(snapshot: Option<(FileKey, Vec<u8>)>) {
         }
     }
 }
+
+/// Runs the opening scan over an in-memory file image (for fuzzing): the header is chosen
+/// from the first page, then every entry is verified under `mode`.
+pub fn scan_image(
+    image: &[u8],
+    mode: crate::RecoveryMode,
+) -> crate::Result<crate::journal::recovery::RecoveryReport> {
+    use crate::format::header::{choose, HEADER_SIZE};
+    let path = Path::new("<image>");
+    if image.len() < HEADER_SIZE {
+        return Err(crate::Error::corruption(path, image.len() as u64, "image too short"));
+    }
+    let h = choose(image).map_err(|e| crate::Error::corruption(path, 0, format!("{e:?}")))?;
+    crate::journal::recovery::scan(image, &h.header, mode, path).map(|s| s.report)
+}

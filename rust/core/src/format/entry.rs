@@ -111,7 +111,8 @@ pub fn parse(buf: &[u8], max_payload: u32) -> Parsed<'_> {
         return Parsed::Invalid("checksum mismatch");
     }
     let flags = le_u16(buf, 26);
-    if seq == 0 || flags & !KNOWN_FLAGS != 0 || le_u32(buf, 28) != 0 {
+    let padding = &buf[ENTRY_HEADER + len as usize..total];
+    if seq == 0 || flags & !KNOWN_FLAGS != 0 || le_u32(buf, 28) != 0 || padding.iter().any(|&b| b != 0) {
         return Parsed::Invalid("impossible field in a checksummed entry");
     }
     Parsed::Entry(EntryRef {
@@ -188,6 +189,15 @@ mod tests {
         for cut in 0..v.len() {
             assert!(!matches!(parse(&v[..cut], 1024), Parsed::Entry(_)), "cut {cut}");
         }
+    }
+
+    /// Found by the fuzzer: a valid CRC over non-zero padding (the writer never makes one).
+    #[test]
+    fn non_zero_padding_is_rejected_even_under_a_valid_crc() {
+        let mut v = one(b"0123456789");
+        v[46] = 0x2f;
+        seal(&mut v);
+        assert_eq!(parse(&v, 1024), Parsed::Invalid("impossible field in a checksummed entry"));
     }
 
     #[test]

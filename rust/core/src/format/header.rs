@@ -90,7 +90,11 @@ impl Header {
             created_ns: le_u64(b, 40) as i64,
             max_entry_size: le_u32(b, 48),
         };
-        if h.first_seq == 0 || h.durable_end < HEADER_SIZE as u64 || h.max_entry_size == 0 {
+        if h.first_seq == 0
+            || h.durable_end < HEADER_SIZE as u64
+            || h.max_entry_size == 0
+            || b[52..60].iter().any(|&x| x != 0)
+        {
             return Err(SlotError::Damaged("impossible header field"));
         }
         Ok(h)
@@ -170,6 +174,16 @@ mod tests {
             assert_eq!(c.slot, 1);
             assert!(c.other_damaged.is_some());
         }
+    }
+
+    /// Found by the fuzzer: non-zero reserved bytes under a valid CRC.
+    #[test]
+    fn non_zero_reserved_bytes_are_rejected() {
+        let mut b = sample().encode(0);
+        b[52] = 1;
+        let crc = crc32fast::hash(&b[0..60]);
+        b[60..64].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(Header::decode(&b, 0), Err(SlotError::Damaged(_))));
     }
 
     #[test]
