@@ -17,6 +17,7 @@ use crate::format::header::{Header, HEADER_SIZE};
 use crate::options::{round_up, PAGE};
 use crate::sys;
 use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
 use std::sync::Arc;
 
 impl Journal {
@@ -96,8 +97,9 @@ impl Journal {
         let dropped = st.entries - retained;
         st.last_checkpoint = st.last_checkpoint.filter(|&o| o >= cut).map(|o| moved(&runs, o));
         st.skipped.clear();
+        let fd = file.as_raw_fd();
         st.file = Some(Arc::new(file));
-        st.replace_map(map);
+        st.replace_map(map, fd);
         st.write_pos = new_end;
         st.first_seq = header.first_seq;
         st.entries = retained;

@@ -9,6 +9,12 @@
 //! - The prefault thread touches memory only while holding `lock` for reading, in small
 //!   chunks, and never takes the journal's state mutex (so no lock-order cycle).
 //! - `MADV_POPULATE_WRITE` changes no byte: it is safe on pages being appended to.
+//!
+//! The same thread watches for the file being truncated behind the writer's back (another
+//! process ignoring the lock): on a shrink it maps anonymous zero pages over the lost
+//! range, so stray accesses cannot SIGBUS, and flags the handle, which then refuses every
+//! call with a corruption error. Accesses in the ≤ 50 ms before detection can still fault,
+//! as with any mmap-based store.
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -29,6 +35,9 @@ pub(crate) struct MapPublish {
     write_pos: AtomicUsize,
     /// Pages below this offset are populated; `usize::MAX` disables prefaulting.
     populated: AtomicUsize,
+    /// Descriptor of the mapped file (valid while `lock` is held and `base != 0`).
+    fd: std::sync::atomic::AtomicI32,
+    truncated: std::sync::atomic::AtomicBool,
     wake: (Mutex<bool>, Condvar),
 }
 
@@ -40,13 +49,16 @@ impl MapPublish {
             len: AtomicUsize::new(0),
             write_pos: AtomicUsize::new(0),
             populated: AtomicUsize::new(if enabled { 0 } else { usize::MAX }),
+            fd: std::sync::atomic::AtomicI32::new(-1),
+            truncated: std::sync::atomic::AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
         })
     }
 
     /// Records a (new) mapping. Call with `lock` held for writing. `ptes_kept`: the page
     /// tables moved with the mapping (mremap), so populated pages stay populated.
-    pub fn set(&self, base: *const u8, len: usize, ptes_kept: bool) {
+    pub fn set(&self, base: *const u8, len: usize, fd: i32, ptes_kept: bool) {
+        self.fd.store(fd, Relaxed);
         self.base.store(base as usize, Relaxed);
         self.len.store(len, Relaxed);
         if !ptes_kept && self.populated.load(Relaxed) != usize::MAX {
@@ -61,6 +73,48 @@ impl MapPublish {
             self.wake.1.notify_one();
         }
     }
+
+    /// True once the file was found shorter than the mapping.
+    pub fn truncated(&self) -> bool {
+        self.truncated.load(Relaxed)
+    }
+
+    /// Checks the file's size; on a shrink, covers the lost range with anonymous pages.
+    #[cfg(target_os = "linux")]
+    fn watch_truncation(&self) {
+        if self.truncated() {
+            return;
+        }
+        let _mapped = self.lock.write();
+        let (base, len, fd) = (self.base.load(Relaxed), self.len.load(Relaxed), self.fd.load(Relaxed));
+        if base == 0 || fd < 0 {
+            return;
+        }
+        // SAFETY: fstat into a zeroed struct on a descriptor kept open while `lock` is held.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_size as usize >= len {
+            return;
+        }
+        let keep = (st.st_size as usize).div_ceil(PAGE) * PAGE;
+        if keep < len {
+            // SAFETY: replaces pages of our own mapping (no reference into them outlives
+            // the state lock, and every later call fails on `truncated`).
+            unsafe {
+                libc::mmap(
+                    (base + keep) as *mut libc::c_void,
+                    len - keep,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                    -1,
+                    0,
+                );
+            }
+        }
+        self.truncated.store(true, Relaxed);
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn watch_truncation(&self) {}
 
     fn wants_work(&self) -> bool {
         let (wp, pop, len) =
@@ -126,6 +180,7 @@ impl Prefaulter {
                         return;
                     }
                 }
+                p.watch_truncation();
                 while p.populate_chunk() {
                     if *p.wake.0.lock() {
                         return;

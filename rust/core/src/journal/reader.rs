@@ -33,6 +33,9 @@ pub struct JournalReader {
     max_payload: u32,
     stalled_since: Option<(usize, Instant)>,
     scratch: Vec<u8>,
+    /// The file's length when the current poll started: nothing past it is read (pages
+    /// past a shrunken file's end would SIGBUS).
+    file_len: usize,
 }
 
 enum Step {
@@ -74,6 +77,7 @@ impl JournalReader {
             max_payload: h.header.max_entry_size.min(MAX_PAYLOAD_LIMIT),
             stalled_since: None,
             scratch: Vec::new(),
+            file_len: meta.len() as usize,
         })
     }
 
@@ -97,6 +101,14 @@ impl JournalReader {
 
     /// Copies up to `max_entries` new complete entries into `out`; returns how many.
     pub fn poll(&mut self, max_entries: usize, out: &mut Columns) -> Result<usize> {
+        self.file_len = self.file.metadata().map_err(|e| Error::io("fstat", &self.path, e))?.len() as usize;
+        if self.file_len < self.pos {
+            return Err(Error::corruption(
+                &self.path,
+                self.file_len as u64,
+                "the journal was truncated below the reader's position by another process",
+            ));
+        }
         let mut n = 0;
         while n < max_entries {
             match self.step(out)? {
@@ -174,14 +186,14 @@ impl JournalReader {
 
     /// True when `[0, end)` is mapped, remapping if the file has grown.
     fn covers(&mut self, end: usize) -> Result<bool> {
-        if end <= self.map.len() {
+        if end <= self.map.len().min(self.file_len) {
             return Ok(true);
         }
-        let len = self.file.metadata().map_err(|e| Error::io("fstat", &self.path, e))?.len() as usize;
-        if len > self.map.len() {
+        self.file_len = self.file.metadata().map_err(|e| Error::io("fstat", &self.path, e))?.len() as usize;
+        if self.file_len > self.map.len() {
             self.map = map_file(&self.file, &self.path)?;
         }
-        Ok(end <= self.map.len())
+        Ok(end <= self.map.len().min(self.file_len))
     }
 
     /// An entry that stays invalid while a valid later one exists is damage, not a write
@@ -200,7 +212,7 @@ impl JournalReader {
             }
         }
         self.stalled_since = Some((self.pos, now));
-        let mut rest = vec![0u8; self.map.len() - self.pos];
+        let mut rest = vec![0u8; self.map.len().min(self.file_len).saturating_sub(self.pos)];
         copy_out(&self.map, self.pos, &mut rest);
         if resync(&rest, 8, self.next_seq + 1, self.max_payload).is_some() {
             let mut probe = Columns::default();

@@ -11,6 +11,7 @@ use crate::format::entry::{self, EntryRef};
 use crate::format::header::{Header, HEADER_SIZE, SLOT_OFFSETS, SLOT_SIZE};
 use crate::options::{round_up, PAGE};
 use std::fs::File;
+use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -47,6 +48,13 @@ impl State {
         if self.closed || self.file.is_none() {
             return Err(Error::Closed { path: path.to_path_buf() });
         }
+        if self.publish.truncated() {
+            return Err(Error::corruption(
+                path,
+                self.map.len() as u64,
+                "the file was truncated by another process while open; reopen it to recover what remains",
+            ));
+        }
         Ok(())
     }
 
@@ -67,7 +75,7 @@ impl State {
         self.closed = true;
         let _remap = self.publish.lock.write();
         self.map.release();
-        self.publish.set(std::ptr::null(), 0, false);
+        self.publish.set(std::ptr::null(), 0, -1, false);
         self.file = None;
     }
 
@@ -89,7 +97,12 @@ impl State {
             let file = self.open_file(path)?.clone();
             let _remap = self.publish.lock.write();
             self.map.grow(&file, path, new_len)?;
-            self.publish.set(self.map.base(), self.map.len(), self.map.growth_keeps_pages());
+            self.publish.set(
+                self.map.base(),
+                self.map.len(),
+                file.as_raw_fd(),
+                self.map.growth_keeps_pages(),
+            );
         }
         Ok(pos)
     }
@@ -107,10 +120,10 @@ impl State {
     }
 
     /// Installs a new mapping (after compaction swapped the file).
-    pub fn replace_map(&mut self, map: Mapping) {
+    pub fn replace_map(&mut self, map: Mapping, fd: i32) {
         let _remap = self.publish.lock.write();
         self.map = map;
-        self.publish.set(self.map.base(), self.map.len(), false);
+        self.publish.set(self.map.base(), self.map.len(), fd, false);
     }
 
     /// Writes a new header generation into the slot not holding the current one.

@@ -84,7 +84,7 @@ impl Journal {
             map.bytes_mut()[found.end..found.dirty_end].fill(0);
         }
         let publish = MapPublish::new(cfg!(target_os = "linux"));
-        publish.set(map.base(), map.len(), false);
+        publish.set(map.base(), map.len(), std::os::unix::io::AsRawFd::as_raw_fd(&file), false);
         publish.note_write(found.end);
         let mut report = found.report;
         report.header_repaired = choice.other_damaged;
