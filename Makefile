@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CARGO_TEST := cargo test --workspace --exclude pinnacle-python
 LINT_PATHS := $(wildcard python tests benches examples)
 
-.PHONY: venv build-dev demo test test-rust test-python lint fmt bench fuzz clean
+.PHONY: venv build-dev demo test test-rust test-python lint fmt bench fuzz reliability clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ fuzz:
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 || exit 1; \
 		rm -rf $$work; \
 	done
+
+# The reliability scorecard (docs/reliability.md): fuzzing, then every test marked
+# `reliability` with its case counts. KILL9_CYCLES=10000 for the long crash loop.
+reliability: build-dev
+	mkdir -p bench-results
+	$(MAKE) --no-print-directory fuzz 2>&1 | tee bench-results/fuzz.log
+	$(PY) -m pytest -m reliability --scorecard docs/reliability.md --fuzz-log bench-results/fuzz.log
 
 clean:
 	rm -rf $(VENV) target bench-results python/pinnacle/*.so

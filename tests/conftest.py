@@ -18,6 +18,8 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
+pytest_plugins = ["scorecard"]
+
 SMALL = {"initial_size": 8192, "growth_step": 4096}
 
 

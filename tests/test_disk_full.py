@@ -39,6 +39,8 @@ except OSError as e:
     print("closed", flush=True)
 """
 
+pytestmark = pytest.mark.reliability("disk_full")
+
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:

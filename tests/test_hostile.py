@@ -38,6 +38,8 @@ except pinnacle.CorruptionError:
 print("alive")
 """
 
+pytestmark = pytest.mark.reliability("hostile")
+
 
 def test_journal_truncated_by_another_process_is_refused_not_a_sigbus(tmp_path: Path) -> None:
     p = tmp_path / "t.journal"

@@ -11,6 +11,8 @@ from conftest import SMALL
 
 from pinnacle import Journal, JournalPoisonedError, PinnacleIOError, _core
 
+pytestmark = pytest.mark.reliability("syscall")
+
 
 @pytest.fixture(autouse=True)
 def _clear() -> Iterator[None]:

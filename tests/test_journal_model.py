@@ -7,8 +7,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from scorecard import Cases
 
 from pinnacle import Journal
 
@@ -17,6 +25,8 @@ payloads = st.binary(max_size=300)
 
 
 class JournalModel(RuleBasedStateMachine):
+    steps = 0
+
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp())
@@ -73,9 +83,14 @@ class JournalModel(RuleBasedStateMachine):
 
     @invariant()
     def matches_model(self) -> None:
+        JournalModel.steps += 1
         got = {e.seq: (e.kind, e.payload) for e in self.j.read()}
         assert got == self.model
         assert self.j.next_seq == self.next_seq
 
 
-TestJournalModel = JournalModel.TestCase
+@pytest.mark.reliability("model")
+def test_journal_state_machine(cases: Cases) -> None:
+    JournalModel.steps = 0
+    run_state_machine_as_test(JournalModel)
+    cases.add(JournalModel.steps)

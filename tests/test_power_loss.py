@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scorecard import Cases
 
 from pinnacle import Journal, _core
 
@@ -102,8 +103,9 @@ def check_image(img: bytes, where: Path, written: dict[int, bytes], durable: int
     where.unlink()
 
 
+@pytest.mark.reliability("power_loss")
 @pytest.mark.parametrize("scenario", range(SCENARIOS))
-def test_every_crash_image_recovers_every_durable_entry(tmp_path: Path, scenario: int) -> None:
+def test_every_crash_image_recovers_every_durable_entry(tmp_path: Path, scenario: int, cases: Cases) -> None:
     rng = random.Random(1000 + scenario)
     sync = "always" if scenario % 2 else "none"
     path = tmp_path / "p.journal"
@@ -120,3 +122,4 @@ def test_every_crash_image_recovers_every_durable_entry(tmp_path: Path, scenario
         for i, img in enumerate(crash_images(image, current, rng, IMAGES_PER_SCENARIO)):
             mode = "point_in_time" if i % 5 == 0 else "tolerate_tail"
             check_image(img, where, written, durable, mode)
+            cases.add()
