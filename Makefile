@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CARGO_TEST := cargo test --workspace --exclude pinnacle-python
 LINT_PATHS := $(wildcard python tests benches examples)
 
-.PHONY: venv build-dev demo test test-rust test-python lint fmt bench fuzz reliability clean
+.PHONY: venv build-dev demo test test-rust test-python lint fmt bench fuzz reliability dist-check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,5 +69,26 @@ reliability: build-dev
 	$(MAKE) --no-print-directory fuzz 2>&1 | tee bench-results/fuzz.log
 	$(PY) -m pytest -m reliability --scorecard docs/reliability.md --fuzz-log bench-results/fuzz.log
 
+# Release artefacts work when installed: build a wheel and an sdist with maturin, install
+# each into a fresh venv, and run the test suite against the installed package (the
+# repo's python/ is not on sys.path there). The sdist is built from source on install.
+DIST_VENV := target/dist-venv
+dist-check: $(PY)
+	$(PY) -m pip install --quiet 'maturin>=1.9,<2'
+	rm -rf dist $(DIST_VENV)-wheel $(DIST_VENV)-sdist
+	$(VENV)/bin/maturin build --release --sdist --out dist --quiet
+	for kind in wheel sdist; do \
+		$(PYTHON) -m venv $(DIST_VENV)-$$kind && \
+		$(DIST_VENV)-$$kind/bin/pip install --quiet pytest hypothesis || exit 1; \
+	done
+	$(DIST_VENV)-wheel/bin/pip install --quiet dist/*.whl
+	$(DIST_VENV)-sdist/bin/pip install --quiet dist/*.tar.gz
+	for kind in wheel sdist; do \
+		cd tests && ../$(DIST_VENV)-$$kind/bin/python -c \
+			"import pinnacle, sys; assert 'site-packages' in pinnacle.__file__, pinnacle.__file__" && cd .. || exit 1; \
+	done
+	$(DIST_VENV)-wheel/bin/python -m pytest -q -p no:cacheprovider tests
+	$(DIST_VENV)-sdist/bin/python -m pytest -q -p no:cacheprovider -x tests/test_journal_api.py tests/test_order_book.py
+
 clean:
-	rm -rf $(VENV) target bench-results python/pinnacle/*.so
+	rm -rf $(VENV) target dist bench-results python/pinnacle/*.so

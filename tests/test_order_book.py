@@ -15,6 +15,7 @@ from pinnacle import (
     CorruptionError,
     InvalidArgumentError,
     Journal,
+    JournalClosedError,
     OrderBook,
     OrderBookError,
     ShadowBook,
@@ -246,3 +247,22 @@ def test_random_operation_sequences_replay_to_the_same_book(
         d5 = b.depth(100)
         assert total == float(np.sum(d5.bid_quantity) + np.sum(d5.ask_quantity))
         j.close()
+
+
+def test_snapshot_of_a_fully_compacted_journal_covers_the_last_seq(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "c.journal")
+    b = OrderBook("X", tick_size=1, lot_size=1, journal=j)
+    b.add_order(1, "buy", 100, 1)
+    b.add_order(2, "buy", 99, 1)
+    j.compact(j.next_seq)
+    assert j.entry_count == 0
+    _, covered = b.snapshot_bytes()
+    assert covered == 2
+
+
+def test_closed_shadow_book_refuses_calls(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "s.journal")
+    shadow = ShadowBook(OrderBook("X"), j.path, 1)
+    shadow.close()
+    with pytest.raises(JournalClosedError):
+        shadow.catch_up()

@@ -19,6 +19,7 @@ from pinnacle._core import (
     __version__,
 )
 from pinnacle._types import BookDepth, EntryArray, Side
+from pinnacle.config import ConfigError, PersistenceConfig
 from pinnacle.errors import (
     CorruptionError,
     EntriesCompactedError,
@@ -31,10 +32,15 @@ from pinnacle.errors import (
     PinnacleIOError,
     UnsupportedFormatError,
 )
+from pinnacle.paths import DataDirectoryLockedError
+from pinnacle.persistence import MaintenanceReport, PersistenceManager, RecoveryInfo
+from pinnacle.snapshots import SnapshotFile, SnapshotManager
 
 __all__ = [
     "BookDepth",
+    "ConfigError",
     "CorruptionError",
+    "DataDirectoryLockedError",
     "EntriesCompactedError",
     "Entry",
     "EntryArray",
@@ -45,15 +51,21 @@ __all__ = [
     "JournalLockedError",
     "JournalPoisonedError",
     "JournalReader",
+    "MaintenanceReport",
     "Order",
     "OrderBook",
     "OrderBookError",
+    "PersistenceConfig",
+    "PersistenceManager",
     "PinnacleError",
     "PinnacleIOError",
+    "RecoveryInfo",
     "RecoveryReport",
     "ShadowBook",
     "Side",
+    "SnapshotFile",
     "SnapshotInfo",
+    "SnapshotManager",
     "UnsupportedFormatError",
     "__version__",
 ]

@@ -121,10 +121,11 @@ impl JournaledBook {
     }
 
     /// Encodes the live book under its lock (writers wait for the encode). `covered_seq`
-    /// is the journal's last seq: every op up to it is in the book, none after.
+    /// is the seq of the journal's last entry, held or compacted away (`next_seq - 1`):
+    /// every op up to it is in the book, none after.
     pub fn snapshot_bytes(&self, created_ns: i64) -> (Vec<u8>, u64) {
         let g = self.inner.lock();
-        let covered = g.journal.as_ref().map_or(0, |j| j.last_seq());
+        let covered = g.journal.as_ref().map_or(0, |j| j.next_seq() - 1);
         (encode_snapshot(&g.book, covered, created_ns), covered)
     }
 

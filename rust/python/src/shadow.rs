@@ -2,15 +2,25 @@
 //! journal file by a read-only reader, so snapshots never pause the trading thread.
 
 use crate::book::PyOrderBook;
-use crate::errors::{engine_err, invalid};
-use pinnacle_book::ShadowBook;
+use crate::errors::{engine_err, invalid, JournalClosedError};
+use pinnacle_book::{EngineError, ShadowBook};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
 
 #[pyclass(name = "ShadowBook", module = "pinnacle._core", frozen)]
 pub struct PyShadowBook {
-    inner: parking_lot::Mutex<ShadowBook>,
+    /// None once closed (the journal reader is released with it).
+    inner: parking_lot::Mutex<Option<ShadowBook>>,
+}
+
+impl PyShadowBook {
+    fn with<T>(&self, f: impl FnOnce(&mut ShadowBook) -> Result<T, EngineError>) -> PyResult<T> {
+        match self.inner.lock().as_mut() {
+            Some(s) => f(s).map_err(engine_err),
+            None => Err(JournalClosedError::new_err("this ShadowBook is closed")),
+        }
+    }
 }
 
 fn until(v: Option<i64>) -> PyResult<Option<u64>> {
@@ -26,14 +36,14 @@ impl PyShadowBook {
             u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
         let book = base.core().with_book(|b| b.clone());
         let shadow = py.detach(|| ShadowBook::new(book, &journal_path, from)).map_err(engine_err)?;
-        Ok(PyShadowBook { inner: parking_lot::Mutex::new(shadow) })
+        Ok(PyShadowBook { inner: parking_lot::Mutex::new(Some(shadow)) })
     }
 
     /// Applies new journal entries (up to until_seq when given); returns the last seq applied.
     #[pyo3(signature = (until_seq=None))]
     fn catch_up(&self, py: Python<'_>, until_seq: Option<i64>) -> PyResult<u64> {
         let u = until(until_seq)?;
-        py.detach(|| self.inner.lock().catch_up(u)).map_err(engine_err)
+        py.detach(|| self.with(|s| s.catch_up(u)))
     }
 
     /// Catches up, then encodes: (snapshot bytes, covered seq).
@@ -46,12 +56,17 @@ impl PyShadowBook {
     ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
         let u = until(until_seq)?;
         let ts = crate::convert::timestamp(created_ns)?.unwrap_or_else(pinnacle_core::wall_clock_ns);
-        let (bytes, seq) = py.detach(|| self.inner.lock().snapshot_bytes(u, ts)).map_err(engine_err)?;
+        let (bytes, seq) = py.detach(|| self.with(|s| s.snapshot_bytes(u, ts)))?;
         Ok((PyBytes::new(py, &bytes), seq))
     }
 
     #[getter]
-    fn seq(&self) -> u64 {
-        self.inner.lock().seq()
+    fn seq(&self) -> PyResult<u64> {
+        self.with(|s| Ok(s.seq()))
+    }
+
+    /// Releases the journal reader; later calls raise JournalClosedError.
+    fn close(&self) {
+        self.inner.lock().take();
     }
 }

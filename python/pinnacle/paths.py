@@ -1,0 +1,339 @@
+"""The persistence directory: layout, symbol names, the directory lock, atomic files and
+the per-symbol tick/lot sidecar.
+
+Layout (directories 0700, files 0600)::
+
+    DATA/.lock                               exclusive flock while a PersistenceManager runs
+    DATA/journals/SYMBOL.journal             the symbol's journal
+    DATA/journals/SYMBOL.meta.json           its tick and lot size (the journal stores integers)
+    DATA/snapshots/SYMBOL/SYMBOL-<ns>.snapshot   snapshots, <ns> = wall-clock creation time
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from pinnacle._core import OrderBook
+from pinnacle.errors import CorruptionError, InvalidArgumentError, PinnacleIOError
+
+_log = logging.getLogger("pinnacle.persistence")
+
+MAX_SYMBOL_LEN = 64
+_SYMBOL_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_TEMP_RE = re.compile(r"\..+\.tmp-\d+-[0-9a-f]+")
+JOURNAL_SUFFIX = ".journal"
+META_SUFFIX = ".meta.json"
+META_FORMAT = 1
+
+
+class DataDirectoryLockedError(PinnacleIOError):
+    """Another PersistenceManager (in this process or another) holds the data directory."""
+
+
+def validate_symbol(symbol: object) -> str:
+    """Returns ``symbol`` if it is safe as a file name, else raises InvalidArgumentError.
+
+    A symbol is 1..64 characters of ``[A-Za-z0-9._-]`` not starting with a dot: no path
+    separator, NUL, control character, ``.`` or ``..`` can reach the file system.
+    """
+    if not isinstance(symbol, str):
+        raise InvalidArgumentError(f"symbol must be a str, got {symbol!r} ({type(symbol).__name__})")
+    if not _SYMBOL_RE.fullmatch(symbol) or symbol.startswith("."):
+        raise InvalidArgumentError(
+            f"invalid symbol {symbol!r}: use 1 to {MAX_SYMBOL_LEN} characters of A-Z a-z 0-9 . _ -, "
+            "not starting with a dot"
+        )
+    return symbol
+
+
+def fsync_dir(directory: Path) -> None:
+    """fsyncs a directory, making renames and creations in it durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_private_dir(directory: Path) -> bool:
+    """Creates ``directory`` (and missing parents) with mode 0700, fsyncing each parent;
+    returns True if it was created, False if it already existed as a directory."""
+    if not directory.parent.exists():
+        make_private_dir(directory.parent)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(directory)) from None
+        return False
+    fsync_dir(directory.parent)
+    return True
+
+
+def temp_name(final_name: str) -> str:
+    """The name of a temporary file for ``final_name`` (hidden, unique, recognisable)."""
+    return f".{final_name}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` atomically and durably.
+
+    A new temporary file in the same directory (O_CREAT | O_EXCL, mode 0600) receives all
+    the bytes and is fsynced, then renamed over ``path``, then the directory is fsynced.
+    A crash leaves either the old file or the new one, never a mix; every error is raised
+    (and the temporary file removed).
+    """
+    tmp = path.with_name(temp_name(path.name))
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                if n <= 0:
+                    raise OSError(errno.EIO, "write made no progress", str(tmp))
+                view = view[n:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def remove_stray_temps(directory: Path) -> list[Path]:
+    """Removes the temporary files :func:`write_atomic` left behind in ``directory`` after
+    a crash; returns them. Call only while holding the directory lock."""
+    removed: list[Path] = []
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return removed
+    for name in names:
+        if _TEMP_RE.fullmatch(name):
+            try:
+                os.unlink(directory / name)
+            except FileNotFoundError:
+                continue
+            removed.append(directory / name)
+    if removed:
+        fsync_dir(directory)
+    return removed
+
+
+class DirectoryLock:
+    """An exclusive, non-blocking ``flock`` on ``DATA/.lock``, held until :meth:`release`.
+
+    flock locks belong to the open file description, so a second lock attempt fails even
+    from the same process. The lock file holds the owner's pid (for the error message
+    only) and is never deleted.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Takes the lock or raises :class:`DataDirectoryLockedError`."""
+        self.path = path
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            owner = _read_owner(path)
+            raise DataDirectoryLockedError(
+                errno.EWOULDBLOCK,
+                f"the persistence directory {path.parent} is in use by another PersistenceManager"
+                f"{f' (pid {owner})' if owner else ''}; shut it down first",
+                str(path),
+            ) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            os.close(fd)
+            raise
+        self._fd: int | None = fd
+
+    @property
+    def held(self) -> bool:
+        """True until :meth:`release`."""
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Releases the lock. Idempotent."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the last descriptor releases the flock
+
+
+def _read_owner(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return ""
+    return text if text.isdigit() else ""
+
+
+@dataclass(frozen=True)
+class SymbolMeta:
+    """The sidecar ``SYMBOL.meta.json``: the grid that gives the journal's integer ticks
+    and lots their meaning. Written atomically when the symbol's journal is created."""
+
+    symbol: str
+    tick_size: str
+    """Canonical decimal string, as ``OrderBook.tick_size`` returns it."""
+    lot_size: str
+    """Canonical decimal string, as ``OrderBook.lot_size`` returns it."""
+
+    def to_json(self) -> bytes:
+        """The sidecar file's bytes."""
+        doc = {
+            "format": META_FORMAT,
+            "symbol": self.symbol,
+            "tick_size": self.tick_size,
+            "lot_size": self.lot_size,
+        }
+        return (json.dumps(doc, indent=2) + "\n").encode()
+
+    @classmethod
+    def read(cls, path: Path, symbol: str) -> SymbolMeta:
+        """Reads and checks a sidecar; raises CorruptionError if it is missing, malformed,
+        belongs to another symbol or holds an invalid tick/lot size. The sizes returned are
+        canonical (``OrderBook.tick_size``)."""
+        what = f"{path}: the tick/lot size sidecar of {symbol!r}"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise CorruptionError(
+                f"{what} is missing: the journal stores prices and quantities as integer ticks "
+                "and lots, and cannot be interpreted without it. Restore it, e.g. "
+                f'{{"format": 1, "symbol": "{symbol}", "tick_size": "0.01", "lot_size": "1"}}'
+            ) from None
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except ValueError as e:
+            raise CorruptionError(f"{what} is not valid JSON: {e}") from None
+        expected = {"format", "symbol", "tick_size", "lot_size"}
+        if not isinstance(doc, dict) or set(doc) != expected:
+            raise CorruptionError(f"{what} must be an object with exactly the keys {sorted(expected)}")
+        if doc["format"] != META_FORMAT:
+            raise CorruptionError(f"{what} has unsupported format {doc['format']!r}")
+        if doc["symbol"] != symbol:
+            raise CorruptionError(f"{what} names another symbol, {doc['symbol']!r}")
+        if not all(isinstance(doc[k], str) and doc[k] for k in ("tick_size", "lot_size")):
+            raise CorruptionError(f"{what}: tick_size and lot_size must be non-empty strings")
+        try:
+            probe = OrderBook(symbol, doc["tick_size"], doc["lot_size"])
+        except InvalidArgumentError as e:
+            raise CorruptionError(f"{what}: invalid tick/lot size: {e}") from None
+        return cls(symbol, probe.tick_size, probe.lot_size)
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """Where each file of a persistence directory lives (see the module docstring)."""
+
+    root: Path
+
+    @property
+    def journals(self) -> Path:
+        """``DATA/journals``."""
+        return self.root / "journals"
+
+    @property
+    def snapshots(self) -> Path:
+        """``DATA/snapshots``."""
+        return self.root / "snapshots"
+
+    @property
+    def lock_file(self) -> Path:
+        """``DATA/.lock``."""
+        return self.root / ".lock"
+
+    def journal_path(self, symbol: str) -> Path:
+        """``DATA/journals/SYMBOL.journal``."""
+        return self.journals / f"{validate_symbol(symbol)}{JOURNAL_SUFFIX}"
+
+    def meta_path(self, symbol: str) -> Path:
+        """``DATA/journals/SYMBOL.meta.json``."""
+        return self.journals / f"{validate_symbol(symbol)}{META_SUFFIX}"
+
+    def snapshot_dir(self, symbol: str) -> Path:
+        """``DATA/snapshots/SYMBOL``."""
+        return self.snapshots / validate_symbol(symbol)
+
+    def create(self) -> None:
+        """Creates the root, ``journals/`` and ``snapshots/`` (mode 0700) if missing. An
+        existing one that group or others may access is left as is, with a warning."""
+        for d in (self.root, self.journals, self.snapshots):
+            if not make_private_dir(d) and (mode := stat.S_IMODE(os.stat(d).st_mode)) & 0o077:
+                _log.warning("%s has mode %o: recovery files should be private (chmod 700)", d, mode)
+
+    def remove_stray_temps(self) -> list[Path]:
+        """Removes the temporary files of interrupted atomic writes in ``journals/`` and
+        every snapshot directory; returns them. Call only while holding the lock."""
+        removed = remove_stray_temps(self.journals)
+        for name in _listdir(self.snapshots):
+            if not name.startswith(".") and (self.snapshots / name).is_dir():
+                removed += remove_stray_temps(self.snapshots / name)
+        return removed
+
+    def check_case(self, symbols: set[str]) -> None:
+        """Raises CorruptionError if two of ``symbols`` differ only in case (the layout
+        must work on case-insensitive file systems)."""
+        seen: dict[str, str] = {}
+        for s in sorted(symbols):
+            if (other := seen.setdefault(s.lower(), s)) != s:
+                raise CorruptionError(
+                    f"{self.root} holds symbols {other!r} and {s!r}, which differ only in case"
+                )
+
+    def symbols_on_disk(self) -> tuple[set[str], list[str]]:
+        """Symbols with a journal or a snapshot directory, and the names skipped because
+        they are not valid symbols (not pinnacle's files)."""
+        found: set[str] = set()
+        skipped: list[str] = []
+        names = [n[: -len(JOURNAL_SUFFIX)] for n in _listdir(self.journals) if n.endswith(JOURNAL_SUFFIX)]
+        names += [n for n in _listdir(self.snapshots) if (self.snapshots / n).is_dir()]
+        for name in names:
+            if name.startswith("."):
+                continue  # hidden: temporary files
+            try:
+                found.add(validate_symbol(name))
+            except InvalidArgumentError:
+                skipped.append(name)
+        return found, skipped
+
+
+def _listdir(directory: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+
+
+__all__ = [
+    "DataDirectoryLockedError",
+    "DataLayout",
+    "DirectoryLock",
+    "SymbolMeta",
+    "fsync_dir",
+    "make_private_dir",
+    "remove_stray_temps",
+    "validate_symbol",
+    "write_atomic",
+]

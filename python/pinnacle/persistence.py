@@ -1,0 +1,499 @@
+"""PersistenceManager: journals, snapshots, recovery and maintenance of order books.
+
+Every journaled book writes each change to ``DATA/journals/SYMBOL.journal`` before
+applying it. Snapshots are encoded from a per-symbol :class:`~pinnacle.ShadowBook` fed from
+the journal file, so taking one never pauses trading; after each snapshot a checkpoint
+entry carrying its ``covered_seq`` is journaled. Recovery loads the newest valid snapshot
+(ordered by ``covered_seq``, never by a clock) and replays the journal entries after it;
+it writes nothing, so restarting does not grow the journal.
+
+Logging goes to the ``pinnacle.persistence`` logger; the library installs no handler
+except a NullHandler on ``pinnacle``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from pinnacle._core import Journal, OrderBook
+from pinnacle.config import PersistenceConfig
+from pinnacle.errors import CorruptionError, InvalidArgumentError, JournalClosedError
+from pinnacle.paths import DataLayout, DirectoryLock, SymbolMeta, validate_symbol, write_atomic
+from pinnacle.snapshots import SUFFIX, MaintenanceReport, SnapshotFile, SnapshotManager, SnapshotPipeline
+
+_log = logging.getLogger("pinnacle.persistence")
+logging.getLogger("pinnacle").addHandler(logging.NullHandler())
+
+GridValue = int | float | str | Decimal
+"""A tick or lot size: exact as a str or Decimal (``"0.01"``); floats are read as written."""
+
+_MAX_TICK_S = 1.0  # the maintenance thread wakes at least this often (catch-up, compaction check)
+
+
+@dataclass(frozen=True)
+class RecoveryInfo:
+    """How one symbol was recovered (``PersistenceManager.last_recovery[symbol]``)."""
+
+    symbol: str
+    snapshot_file: Path | None
+    """The snapshot loaded, or None (replayed from the journal's start)."""
+    snapshot_covered_seq: int | None
+    """The journal seq that snapshot covers (replay started after it)."""
+    entries_replayed: int
+    """Book operations applied from the journal (checkpoint entries not counted)."""
+    orders: int
+    """Orders in the recovered book."""
+    duration_s: float
+    journal_report: str
+    """``Journal.recovery_report.summary()``: what opening the journal found and repaired."""
+    problems: list[str] = field(default_factory=list)
+    """Damaged or unusable snapshots skipped, repairs made (empty when all was clean)."""
+
+
+@dataclass(eq=False)
+class _Managed:
+    """One open symbol: its book, grid, and (when persistent) its snapshot pipeline."""
+
+    book: OrderBook
+    meta: SymbolMeta
+    pipe: SnapshotPipeline | None = None
+
+
+class PersistenceManager:
+    """Owns a persistence directory: the journaled order books of every symbol, their
+    snapshots, recovery, and a background maintenance thread.
+
+    ``data_dir`` overrides ``config.data_directory``; a relative path is resolved against
+    the current working directory once, here. With ``config.enabled`` false, books are
+    in-memory only and nothing at all is written. Otherwise the directory is created (mode
+    0700) and locked: a second manager on it, in any process, gets
+    :class:`~pinnacle.DataDirectoryLockedError`. ``maintenance=False`` starts no thread
+    (call :meth:`perform_maintenance` and :meth:`snapshot` yourself).
+
+    The maintenance thread wakes every min(1 s, snapshot interval): it feeds each shadow
+    book and compacts journals over ``compaction_threshold``; every ``snapshot_interval_min``
+    it snapshots each book changed since its last snapshot (idle books are left alone, so
+    an idle journal does not grow) and rotates. It logs every error and keeps going.
+
+    Thread-safe: any thread may call any method; books have their own locks. Call
+    :meth:`shutdown` (or use the manager as a context manager) to release everything.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        config: PersistenceConfig | None = None,
+        *,
+        maintenance: bool = True,
+    ) -> None:
+        """Opens (and locks) the persistence directory; see the class docstring."""
+        cfg = config if config is not None else PersistenceConfig()
+        if data_dir is not None:
+            cfg = dataclasses.replace(cfg, data_directory=os.fspath(data_dir))
+        self._config = cfg
+        self._data_dir = cfg.data_path
+        self._lock = threading.RLock()
+        self._books: dict[str, _Managed] = {}
+        self._recovered: dict[str, OrderBook] = {}
+        self._last_recovery: dict[str, RecoveryInfo] = {}
+        self._closed = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dir_lock: DirectoryLock | None = None
+        self._layout: DataLayout | None = None
+        if not cfg.enabled:
+            _log.info("Persistence disabled: order books are kept in memory only")
+            return
+        layout = DataLayout(self._data_dir)
+        layout.create()
+        self._dir_lock = DirectoryLock(layout.lock_file)
+        try:
+            for p in layout.remove_stray_temps():
+                _log.warning("Removed the temporary file of an interrupted write: %s", p)
+        except BaseException:
+            self._dir_lock.release()
+            raise
+        self._layout = layout
+        if maintenance:
+            self._thread = threading.Thread(target=self._run, name="pinnacle-maintenance", daemon=True)
+            self._thread.start()
+
+    @classmethod
+    def from_config_file(
+        cls, path: str | os.PathLike[str], *, maintenance: bool = True
+    ) -> PersistenceManager:
+        """A manager configured by the ``"persistence"`` object of a JSON file (see
+        :class:`~pinnacle.PersistenceConfig`). ``dataDirectory`` is relative to the current
+        working directory, not to the file."""
+        return cls(None, PersistenceConfig.from_json_file(path), maintenance=maintenance)
+
+    @property
+    def config(self) -> PersistenceConfig:
+        """The configuration in force."""
+        return self._config
+
+    @property
+    def data_dir(self) -> Path:
+        """The absolute persistence directory (not created when persistence is disabled)."""
+        return self._data_dir
+
+    @property
+    def enabled(self) -> bool:
+        """False when books are in-memory only."""
+        return self._layout is not None
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`shutdown`."""
+        return self._closed
+
+    @property
+    def symbols(self) -> list[str]:
+        """The symbols with an open book, sorted."""
+        with self._lock:
+            return sorted(self._books)
+
+    @property
+    def last_recovery(self) -> dict[str, RecoveryInfo]:
+        """Symbol -> how it was recovered, for every symbol recovered from disk (a copy)."""
+        with self._lock:
+            return dict(self._last_recovery)
+
+    # ----------------------------------------------------------------- recovery
+
+    def recover_state(self) -> bool:
+        """Recovers every symbol found on disk (newest valid snapshot + journal replay)
+        that is not open yet; returns True if at least one was recovered.
+
+        Every symbol that can be recovered is; then the first failure is raised (each is
+        logged). A journal whose first entries were compacted away without a usable
+        snapshot, or a missing tick/lot sidecar, raises CorruptionError: partial state is
+        never recovered silently.
+        """
+        with self._lock:
+            self._require_open()
+            if self._layout is None:
+                return False
+            t0 = time.perf_counter()
+            found, skipped = self._layout.symbols_on_disk()
+            for name in skipped:
+                _log.warning("Ignoring %r in %s: not a valid symbol name", name, self._layout.root)
+            self._layout.check_case(found)
+            recovered: list[str] = []
+            errors: list[Exception] = []
+            for s in sorted(found):
+                if s in self._books or not self._on_disk(s):
+                    continue
+                try:
+                    m = self._recover_symbol(s)
+                except Exception as e:
+                    _log.error("Recovery of %s failed: %s", s, e)
+                    errors.append(e)
+                    continue
+                self._books[s] = m
+                self._recovered[s] = m.book
+                recovered.append(s)
+            if errors:
+                raise errors[0]
+            ms = (time.perf_counter() - t0) * 1e3
+            if recovered:
+                orders = sum(self._books[s].book.order_count for s in recovered)
+                _log.info("Recovered %d order books (%d orders) in %.1f ms", len(recovered), orders, ms)
+            else:
+                _log.info("No previous state to recover (clean start)")
+            return bool(recovered)
+
+    def _on_disk(self, symbol: str) -> bool:
+        assert self._layout is not None
+        if self._layout.journal_path(symbol).exists():
+            return True
+        d = self._layout.snapshot_dir(symbol)
+        return d.is_dir() and any(n.endswith(SUFFIX) for n in os.listdir(d))
+
+    def _open_journal(self, symbol: str) -> Journal:
+        assert self._layout is not None
+        path, c = self._layout.journal_path(symbol), self._config
+        return Journal(path, sync=c.journal_sync_mode, sync_interval_ms=c.journal_sync_interval_ms)
+
+    def _recover_symbol(self, symbol: str) -> _Managed:
+        assert self._layout is not None
+        t0 = time.perf_counter()
+        _log.info("Initializing persistence for %s", symbol)
+        if not self._layout.journal_path(symbol).exists():
+            raise CorruptionError(
+                f"{self._layout.journal_path(symbol)} is missing but snapshots of {symbol!r} exist: "
+                "the entries after the newest snapshot are lost; refusing to recover partial state"
+            )
+        meta = SymbolMeta.read(self._layout.meta_path(symbol), symbol)
+        snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
+        journal = self._open_journal(symbol)
+        try:
+            r = snaps.restore(journal)
+            m = _Managed(r.book, meta, SnapshotPipeline(r.book, journal, snaps, r.covered_seq))
+        except BaseException:
+            journal.close()
+            raise
+        report = journal.recovery_report
+        if not report.clean:
+            r.problems.append(f"journal: {report.summary()}")
+            _log.warning("Journal of %s was repaired: %s", symbol, report.summary())
+        info = RecoveryInfo(
+            symbol=symbol,
+            snapshot_file=r.snapshot.file.path if r.snapshot else None,
+            snapshot_covered_seq=r.covered_seq if r.snapshot else None,
+            entries_replayed=r.replayed,
+            orders=r.book.order_count,
+            duration_s=time.perf_counter() - t0,
+            journal_report=report.summary(),
+            problems=r.problems,
+        )
+        self._last_recovery[symbol] = info
+        _log.info(
+            "Recovery completed successfully: %s, %d orders, %d journal entries replayed, %s in %.1f ms",
+            symbol,
+            info.orders,
+            info.entries_replayed,
+            f"snapshot {info.snapshot_file.name}" if info.snapshot_file else "no snapshot",
+            info.duration_s * 1e3,
+        )
+        return m
+
+    # -------------------------------------------------------------------- books
+
+    def order_book(
+        self,
+        symbol: str,
+        tick_size: GridValue | None = None,
+        lot_size: GridValue | None = None,
+    ) -> OrderBook:
+        """The symbol's journaled book: the open one, the one recovered from disk (recovered
+        now if :meth:`recover_state` has not run), or a new one (tick 0.01, lot 1 unless
+        given; persisted in ``SYMBOL.meta.json``). A tick/lot size that differs from the
+        persisted one raises InvalidArgumentError, as does a symbol that differs only in
+        case from another."""
+        symbol = validate_symbol(symbol)
+        with self._lock:
+            self._require_open()
+            m = self._books.get(symbol)
+            if m is None:
+                self._check_case(symbol)
+                if self._layout is None:
+                    book = OrderBook(symbol, _or(tick_size, "0.01"), _or(lot_size, "1"))
+                    m = _Managed(book, SymbolMeta(symbol, book.tick_size, book.lot_size))
+                elif self._on_disk(symbol):
+                    m = self._recover_symbol(symbol)
+                    self._recovered[symbol] = m.book
+                else:
+                    m = self._create_symbol(symbol, _or(tick_size, "0.01"), _or(lot_size, "1"))
+                self._books[symbol] = m
+            probe = OrderBook(symbol, _or(tick_size, m.meta.tick_size), _or(lot_size, m.meta.lot_size))
+            if (probe.tick_size, probe.lot_size) != (m.meta.tick_size, m.meta.lot_size):
+                raise InvalidArgumentError(
+                    f"{symbol}: tick_size={probe.tick_size}, lot_size={probe.lot_size} differ from the "
+                    f"persisted tick_size={m.meta.tick_size}, lot_size={m.meta.lot_size}"
+                )
+            return m.book
+
+    def _create_symbol(self, symbol: str, tick_size: GridValue, lot_size: GridValue) -> _Managed:
+        assert self._layout is not None
+        _log.info("Initializing persistence for %s", symbol)
+        book = OrderBook(symbol, tick_size, lot_size)  # validates the grid before any write
+        meta = SymbolMeta(symbol, book.tick_size, book.lot_size)
+        write_atomic(self._layout.meta_path(symbol), meta.to_json())  # before the journal exists
+        journal = self._open_journal(symbol)
+        try:
+            snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
+            return _Managed(book, meta, SnapshotPipeline(book, journal, snaps, 0))
+        except BaseException:
+            journal.close()
+            raise
+
+    def _check_case(self, symbol: str) -> None:
+        names = set(self._books) | (self._layout.symbols_on_disk()[0] if self._layout else set())
+        for other in names:
+            if other != symbol and other.lower() == symbol.lower():
+                raise InvalidArgumentError(f"symbol {symbol!r} differs only in case from {other!r}")
+
+    def get_recovered_order_book(self, symbol: str) -> OrderBook | None:
+        """The book recovered from disk for ``symbol``, or None."""
+        with self._lock:
+            return self._recovered.get(validate_symbol(symbol))
+
+    def get_all_recovered_order_books(self) -> dict[str, OrderBook]:
+        """Symbol -> recovered book (a copy of the mapping; the books are the live ones)."""
+        with self._lock:
+            return dict(self._recovered)
+
+    def has_recovered_order_books(self) -> bool:
+        """True if any book was recovered (and not cleared)."""
+        with self._lock:
+            return bool(self._recovered)
+
+    def clear_recovered_order_books(self) -> None:
+        """Forgets which books were recovered. The books stay open and journaled:
+        :meth:`order_book` still returns them."""
+        with self._lock:
+            self._recovered.clear()
+
+    def get_journal(self, symbol: str) -> Journal | None:
+        """The journal of an open symbol (None if not open or persistence is disabled)."""
+        with self._lock:
+            m = self._books.get(validate_symbol(symbol))
+            return m.pipe.journal if m and m.pipe else None
+
+    def get_snapshot_manager(self, symbol: str) -> SnapshotManager | None:
+        """The snapshot manager of an open symbol (None if not open or disabled)."""
+        with self._lock:
+            m = self._books.get(validate_symbol(symbol))
+            return m.pipe.snapshots if m and m.pipe else None
+
+    # ---------------------------------------------------------------- snapshots
+
+    def snapshot(self, symbol: str) -> SnapshotFile | None:
+        """Takes a snapshot of an open symbol now (without pausing its trading threads),
+        journals a checkpoint, rotates old snapshots; returns the file (None when
+        persistence is disabled)."""
+        symbol = validate_symbol(symbol)
+        with self._lock:
+            self._require_open()
+            m = self._books.get(symbol)
+            if m is None:
+                raise InvalidArgumentError(f"no open book for {symbol!r}: call order_book() first")
+        if m.pipe is None:
+            return None
+        with m.pipe.lock:
+            return m.pipe.take(self._config.keep_snapshots)
+
+    def snapshot_all(self) -> dict[str, SnapshotFile]:
+        """Snapshots every open book; raises the first failure after trying them all."""
+        out: dict[str, SnapshotFile] = {}
+        errors: list[Exception] = []
+        for s in self.symbols:
+            try:
+                f = self.snapshot(s)
+            except Exception as e:
+                _log.exception("Snapshot of %s failed", s)
+                errors.append(e)
+                continue
+            if f is not None:
+                out[s] = f
+        if errors:
+            raise errors[0]
+        return out
+
+    # -------------------------------------------------------------- maintenance
+
+    def perform_maintenance(self) -> MaintenanceReport:
+        """Rotates every symbol's snapshots (keeping ``keep_snapshots`` valid ones) and
+        compacts each journal holding more than ``compaction_threshold`` entries, to the
+        oldest retained snapshot's ``covered_seq + 1`` (taking a snapshot first if there is
+        none). Failures are logged and listed in the report."""
+        with self._lock:
+            self._require_open()
+        return self._maintain(periodic=False, rotate=True)
+
+    def _maintain(self, *, periodic: bool, rotate: bool) -> MaintenanceReport:
+        report = MaintenanceReport()
+        cfg = self._config
+        with self._lock:
+            if self._closed:
+                return report
+            pipes = [m.pipe for m in self._books.values() if m.pipe is not None]
+        for p in pipes:
+            symbol = p.snapshots.symbol
+            try:
+                with p.lock:
+                    if p.shadow is None:
+                        continue  # closed by shutdown
+                    p.catch_up()
+                    if periodic and p.changed():
+                        report.snapshots_taken[symbol] = p.take(cfg.keep_snapshots).path
+                    if rotate or p.journal.entry_count > cfg.compaction_threshold:
+                        taken, removed, dropped = p.compact(cfg.keep_snapshots, cfg.compaction_threshold)
+                        if taken is not None:
+                            report.snapshots_taken[symbol] = taken.path
+                        report.snapshots_removed.extend(removed)
+                        if dropped:
+                            report.journals_compacted[symbol] = dropped
+            except Exception as e:
+                _log.exception("Maintenance of %s failed", symbol)
+                report.errors.append(f"{symbol}: {type(e).__name__}: {e}")
+        if report.snapshots_taken or report.journals_compacted or report.snapshots_removed or report.errors:
+            _log.info("Maintenance: %s", report.summary())
+        return report
+
+    def _run(self) -> None:
+        interval = self._config.snapshot_interval_s
+        tick = min(_MAX_TICK_S, interval) if interval > 0 else _MAX_TICK_S
+        next_snapshot = time.monotonic() + interval  # scheduling only; never orders snapshots
+        while not self._stop.wait(tick):
+            try:
+                periodic = interval > 0 and time.monotonic() >= next_snapshot
+                if periodic:
+                    next_snapshot = time.monotonic() + interval
+                self._maintain(periodic=periodic, rotate=periodic)
+            except Exception:
+                _log.exception("Persistence maintenance failed; retrying in %.3f s", tick)
+        _log.debug("Maintenance thread stopped")
+
+    # ----------------------------------------------------------------- shutdown
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise JournalClosedError("the PersistenceManager was shut down")
+
+    def shutdown(self) -> None:
+        """Stops the maintenance thread, flushes, syncs and closes every journal, and
+        releases the directory. Idempotent. Books stay readable; changing a journaled book
+        afterwards raises JournalClosedError. No snapshot is taken (call
+        :meth:`snapshot_all` first if you want one)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            books = list(self._books.values())
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        errors: list[Exception] = []
+        for m in books:
+            if m.pipe is None:
+                continue
+            with m.pipe.lock:
+                try:
+                    m.pipe.close()
+                except Exception as e:
+                    _log.exception("Closing the journal of %s failed", m.book.symbol)
+                    errors.append(e)
+        if self._dir_lock is not None:
+            self._dir_lock.release()
+        _log.info("Persistence shut down (%d books)", len(books))
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> PersistenceManager:
+        """Returns self; :meth:`shutdown` runs on exit."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Shuts down."""
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        """A short description."""
+        state = "closed" if self._closed else ("enabled" if self.enabled else "in-memory")
+        return f"PersistenceManager({str(self._data_dir)!r}, {state}, symbols={self.symbols})"
+
+
+def _or(v: GridValue | None, default: GridValue) -> GridValue:
+    return default if v is None else v
+
+
+__all__ = ["MaintenanceReport", "PersistenceManager", "RecoveryInfo"]

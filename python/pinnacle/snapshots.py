@@ -1,0 +1,422 @@
+"""The snapshot files of one symbol: atomic writes, ordering, loading with fallback, rotation.
+
+Snapshots live in ``DATA/snapshots/SYMBOL/SYMBOL-<wall-clock ns>.snapshot``. The name is
+for people; pinnacle orders snapshots by the ``covered_seq`` (then ``created_ns``) stored in
+their headers — the journal sequence number they cover, which never resets — so neither a
+reboot nor a clock step can make a stale snapshot look like the latest. A header is only
+peeked at to order candidates; a snapshot is trusted only after
+``OrderBook.from_snapshot`` verified all of it (magic, version, CRC, every bound).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pinnacle._core import Journal, OrderBook, ShadowBook, SnapshotInfo
+from pinnacle.errors import CorruptionError, JournalClosedError, UnsupportedFormatError
+from pinnacle.paths import fsync_dir, make_private_dir, remove_stray_temps, validate_symbol, write_atomic
+
+_log = logging.getLogger("pinnacle.persistence")
+
+MAGIC = b"PNCLSNAP"
+FORMAT_VERSION = 1
+SUFFIX = ".snapshot"
+_PEEK_BYTES = 18 + 64 + 16  # fixed header, longest symbol, covered_seq, created_ns
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """A snapshot file and the ordering fields read from its header (not yet verified)."""
+
+    path: Path
+    symbol: str
+    covered_seq: int
+    """The last journal sequence number the snapshot includes."""
+    created_ns: int
+    """Wall-clock creation time (ns since the Unix epoch)."""
+
+    @property
+    def order_key(self) -> tuple[int, int, str]:
+        """Candidates sort by this key: covered_seq, then created_ns (then name)."""
+        return (self.covered_seq, self.created_ns, self.path.name)
+
+
+def parse_header(data: bytes, where: str = "snapshot") -> tuple[str, int, int]:
+    """(symbol, covered_seq, created_ns) from the start of a snapshot file.
+
+    Raises CorruptionError if the bytes are not a snapshot header, UnsupportedFormatError
+    for another format version. The fields are *not* verified (the CRC is at the end).
+    """
+    if len(data) < 18 or data[:8] != MAGIC:
+        raise CorruptionError(f"{where}: not a pinnacle snapshot (bad magic or too short)")
+    version, _flags, _hlen, slen = struct.unpack_from("<HHIH", data, 8)
+    if version != FORMAT_VERSION:
+        raise UnsupportedFormatError(f"{where}: snapshot format version {version} (this build reads 1)")
+    if not 1 <= slen <= 64 or len(data) < 34 + slen:
+        raise CorruptionError(f"{where}: truncated or malformed snapshot header")
+    try:
+        symbol = data[18 : 18 + slen].decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorruptionError(f"{where}: snapshot symbol is not UTF-8") from None
+    covered, created = struct.unpack_from("<Qq", data, 18 + slen)
+    return symbol, covered, created
+
+
+@dataclass(frozen=True)
+class LoadedSnapshot:
+    """A verified snapshot: the file, the book it holds and its metadata."""
+
+    file: SnapshotFile
+    book: OrderBook
+    info: SnapshotInfo
+
+
+class SnapshotManager:
+    """The snapshots of one symbol. Thread-safe; every method takes the manager's lock.
+
+    ``tick_size``/``lot_size`` (canonical strings) give the stored integer ticks and lots
+    their meaning when a snapshot is loaded.
+    """
+
+    def __init__(self, symbol: str, directory: Path, tick_size: str, lot_size: str) -> None:
+        """Manages ``directory`` (created with mode 0700 at the first write)."""
+        self._symbol = validate_symbol(symbol)
+        self._dir = Path(directory)
+        self._tick = tick_size
+        self._lot = lot_size
+        self._lock = threading.RLock()
+        self._verified: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) known valid
+
+    @property
+    def symbol(self) -> str:
+        """The symbol whose snapshots these are."""
+        return self._symbol
+
+    @property
+    def directory(self) -> Path:
+        """``DATA/snapshots/SYMBOL``."""
+        return self._dir
+
+    def files(self) -> list[SnapshotFile]:
+        """Snapshot files with a readable header, newest (highest covered_seq) first."""
+        return self._scan()[0]
+
+    def _scan(self) -> tuple[list[SnapshotFile], list[tuple[Path, Exception]]]:
+        good: list[SnapshotFile] = []
+        bad: list[tuple[Path, Exception]] = []
+        prefix = f"{self._symbol}-"
+        try:
+            names = os.listdir(self._dir)
+        except FileNotFoundError:
+            return good, bad
+        for name in names:
+            stamp = name[len(prefix) : -len(SUFFIX)]
+            if not (name.startswith(prefix) and name.endswith(SUFFIX) and stamp.isdigit()):
+                continue
+            path = self._dir / name
+            try:
+                with open(path, "rb") as f:
+                    head = f.read(_PEEK_BYTES)
+                symbol, covered, created = parse_header(head, str(path))
+                if symbol != self._symbol:
+                    raise CorruptionError(
+                        f"{path}: snapshot of {symbol!r} in the directory of {self._symbol!r}"
+                    )
+            except (OSError, CorruptionError, UnsupportedFormatError) as e:
+                bad.append((path, e))
+                continue
+            good.append(SnapshotFile(path, symbol, covered, created))
+        good.sort(key=lambda s: s.order_key, reverse=True)
+        return good, bad
+
+    def write(self, data: bytes) -> SnapshotFile:
+        """Writes snapshot bytes (as ``snapshot_bytes`` returns them) atomically and
+        durably: temp file (O_EXCL, 0600), write, fsync, rename, fsync the directory.
+
+        The bytes are verified first (a snapshot that could not be loaded back is never
+        written). The name carries the header's ``created_ns`` (bumped by 1 ns while taken)."""
+        symbol, covered, created = parse_header(data[:_PEEK_BYTES], "snapshot bytes")
+        if symbol != self._symbol:
+            raise CorruptionError(f"snapshot bytes of {symbol!r} given to the manager of {self._symbol!r}")
+        OrderBook.from_snapshot(data, self._tick, self._lot)
+        with self._lock:
+            make_private_dir(self._dir)
+            stamp = created
+            while (self._dir / f"{self._symbol}-{stamp}{SUFFIX}").exists():
+                stamp += 1
+            path = self._dir / f"{self._symbol}-{stamp}{SUFFIX}"
+            write_atomic(path, data)
+            st = path.stat()
+            self._verified[path.name] = (st.st_size, st.st_mtime_ns)
+        return SnapshotFile(path, symbol, covered, created)
+
+    def load(self, file: SnapshotFile) -> LoadedSnapshot:
+        """Reads and verifies one snapshot; raises CorruptionError (or
+        UnsupportedFormatError, OSError) if it cannot be trusted."""
+        with self._lock:
+            data = file.path.read_bytes()
+            book, info = OrderBook.from_snapshot(data, self._tick, self._lot)
+            if info.symbol != self._symbol or info.covered_seq != file.covered_seq:
+                raise CorruptionError(f"{file.path}: snapshot header does not match its file")
+            st = os.stat(file.path)
+            self._verified[file.path.name] = (st.st_size, st.st_mtime_ns)
+            return LoadedSnapshot(file, book, info)
+
+    def _is_valid(self, file: SnapshotFile) -> bool | None:
+        """True if verified, False if damaged, None if it cannot be judged (I/O error,
+        other format version)."""
+        try:
+            st = os.stat(file.path)
+            if self._verified.get(file.path.name) == (st.st_size, st.st_mtime_ns):
+                return True
+            self.load(file)
+            return True
+        except CorruptionError:
+            return False
+        except (OSError, UnsupportedFormatError):
+            return None
+
+    def load_newest(self, first_seq: int, last_seq: int) -> tuple[LoadedSnapshot | None, list[str]]:
+        """The newest valid snapshot usable with a journal holding ``first_seq..=last_seq``
+        (``first_seq <= covered_seq + 1``: the entries after it still exist), and the
+        problems met on the way (each also logged as a warning naming the file).
+
+        A verified snapshot covering more than ``last_seq`` means the journal lost
+        entries the snapshot depends on: CorruptionError.
+        """
+        problems: list[str] = []
+
+        def problem(msg: str) -> None:
+            problems.append(msg)
+            _log.warning("%s", msg)
+
+        with self._lock:
+            files, bad = self._scan()
+            for path, err in bad:
+                problem(f"Skipping snapshot {path}: {err}")
+            for f in files:
+                try:
+                    loaded = self.load(f)
+                except (CorruptionError, UnsupportedFormatError, OSError) as e:
+                    problem(
+                        f"Snapshot {f.path} is damaged or unreadable ({e}); falling back to the previous one"
+                    )
+                    continue
+                if f.covered_seq > last_seq:
+                    raise CorruptionError(
+                        f"{f.path} covers journal seq {f.covered_seq} but the journal of {self._symbol!r} "
+                        f"ends at seq {last_seq}: the journal lost entries the snapshot depends on"
+                    )
+                if f.covered_seq + 1 < first_seq:
+                    problem(
+                        f"Snapshot {f.path} covers seq {f.covered_seq} but the journal starts at seq "
+                        f"{first_seq}: the entries after it were compacted; it cannot be used"
+                    )
+                    continue
+                return loaded, problems
+        return None, problems
+
+    def restore(self, journal: Journal) -> Restored:
+        """Rebuilds the book: the newest usable snapshot (falling back past damaged ones),
+        then the journal's book ops after its covered_seq (nothing is journaled). Without a
+        usable snapshot the journal must start at seq 1, else CorruptionError."""
+        first, last = journal.first_seq, journal.next_seq - 1
+        loaded, problems = self.load_newest(first, last)
+        if loaded is not None:
+            book, covered = loaded.book, loaded.file.covered_seq
+            f = loaded.file
+            _log.info(
+                "Loading latest snapshot from %d (covers seq %d): %s", f.created_ns, covered, f.path.name
+            )
+        elif first > 1:
+            raise CorruptionError(
+                f"{journal.path} starts at seq {first} (entries 1..{first - 1} were compacted) and no "
+                f"usable snapshot of {self._symbol!r} covers them; refusing to recover partial state"
+                + "".join(f"\n  {p}" for p in problems)
+            )
+        else:
+            book, covered = OrderBook(self._symbol, self._tick, self._lot), 0
+        _log.info("Replaying %d journal entries", max(0, last - covered))
+        replayed = book.replay_journal(journal, covered + 1)
+        return Restored(book, loaded, covered, replayed, problems)
+
+    def rotate(self, keep: int) -> tuple[list[SnapshotFile], list[Path]]:
+        """Keeps the ``keep`` newest valid snapshots and removes every older one, and every
+        damaged one (each logged). Returns (the retained valid snapshots, newest first, and
+        the removed paths). Files that cannot be judged (I/O error, newer format) stay."""
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        removed: list[Path] = []
+        retained: list[SnapshotFile] = []
+        with self._lock:
+            files, bad = self._scan()
+            damaged = [p for p, e in bad if isinstance(e, CorruptionError)]
+            old: list[Path] = []
+            for f in files:
+                valid = self._is_valid(f)
+                if valid is False:
+                    damaged.append(f.path)
+                elif valid and len(retained) < keep:
+                    retained.append(f)
+                elif valid:
+                    old.append(f.path)
+            for path in damaged + old:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    continue
+                self._verified.pop(path.name, None)
+                removed.append(path)
+                if path in damaged:
+                    _log.warning("Removed damaged snapshot %s", path)
+            if removed:
+                fsync_dir(self._dir)
+        return retained, removed
+
+    def remove_stray_temps(self) -> list[Path]:
+        """Removes temporary files of interrupted writes (call while holding the data
+        directory lock)."""
+        with self._lock:
+            removed = remove_stray_temps(self._dir)
+        for p in removed:
+            _log.warning("Removed the temporary file of an interrupted snapshot write: %s", p)
+        return removed
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    """What one maintenance pass did."""
+
+    snapshots_taken: dict[str, Path] = field(default_factory=dict)
+    journals_compacted: dict[str, int] = field(default_factory=dict)
+    """Symbol -> journal entries removed by compaction."""
+    snapshots_removed: list[Path] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """One line per symbol whose maintenance failed (also logged with its traceback)."""
+
+    def summary(self) -> str:
+        """A one-line account."""
+        removed = sum(self.journals_compacted.values())
+        return (
+            f"{len(self.snapshots_taken)} snapshots taken, {len(self.journals_compacted)} journals "
+            f"compacted ({removed} entries removed), {len(self.snapshots_removed)} snapshots removed, "
+            f"{len(self.errors)} errors"
+        )
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What :meth:`SnapshotManager.restore` rebuilt."""
+
+    book: OrderBook
+    snapshot: LoadedSnapshot | None
+    covered_seq: int
+    """The journal seq the snapshot covers (0 without a snapshot); replay started after it."""
+    replayed: int
+    """Book operations applied from the journal."""
+    problems: list[str]
+
+
+class SnapshotPipeline:
+    """The snapshot pipeline of one journaled book: its journal, a :class:`ShadowBook` fed
+    from the journal *file* (so encoding a snapshot never takes the book's lock), and its
+    :class:`SnapshotManager`. ``lock`` serialises snapshot and maintenance work on the
+    symbol; trading threads never take it.
+    """
+
+    def __init__(
+        self, book: OrderBook, journal: Journal, snapshots: SnapshotManager, snapshot_seq: int
+    ) -> None:
+        """Starts the shadow from ``book``'s current state, which must be exactly the
+        journal's state up to ``journal.next_seq - 1``, then attaches ``journal`` to
+        ``book`` so that every later change is journaled. ``snapshot_seq`` is the
+        covered_seq of the newest snapshot (0 if none)."""
+        self.journal = journal
+        self.snapshots = snapshots
+        self.snapshot_seq = snapshot_seq
+        self.lock = threading.Lock()
+        self.shadow: ShadowBook | None = ShadowBook(book, journal.path, journal.next_seq)  # copies book
+        book.attach_journal(journal)
+
+    def catch_up(self) -> int:
+        """Feeds the shadow the entries journaled since; returns the last seq applied."""
+        if self.shadow is None:
+            raise JournalClosedError(f"the snapshot pipeline of {self.snapshots.symbol!r} is closed")
+        return self.shadow.catch_up()
+
+    def take(self, keep: int) -> SnapshotFile:
+        """Writes a snapshot of everything journaled so far, journals a checkpoint with its
+        covered_seq, and rotates to ``keep`` snapshots. Call with ``lock`` held."""
+        if self.shadow is None or self.journal.closed:
+            raise JournalClosedError(f"the journal of {self.snapshots.symbol!r} is closed")
+        data, covered = self.shadow.snapshot_bytes(time.time_ns())
+        self.journal.flush()  # a snapshot never covers entries that are not durable
+        f = self.snapshots.write(data)
+        self.snapshot_seq = covered
+        self.journal.checkpoint(covered)
+        _log.info(
+            "Snapshot of %s covering seq %d written: %s (%d bytes)", f.symbol, covered, f.path, len(data)
+        )
+        self.snapshots.rotate(keep)
+        return f
+
+    def changed(self) -> bool:
+        """True if a book op was journaled after the newest snapshot."""
+        if self.journal.next_seq - 1 <= self.snapshot_seq:
+            return False
+        return any(not e.is_checkpoint for e in self.journal.read(self.snapshot_seq + 1))
+
+    def compact(self, keep: int, threshold: int) -> tuple[SnapshotFile | None, list[Path], int]:
+        """Rotates snapshots; then, if the journal holds more than ``threshold`` entries,
+        compacts it to (smallest covered_seq among the retained valid snapshots) + 1,
+        taking a snapshot first if none is valid: an entry a retained snapshot still needs
+        is never dropped. Returns (snapshot taken, snapshots removed, entries dropped).
+        Call with ``lock`` held."""
+        retained, removed = self.snapshots.rotate(keep)
+        j, taken = self.journal, None
+        if j.entry_count <= threshold:
+            return None, removed, 0
+        if not retained:
+            taken = self.take(keep)
+            retained, more = self.snapshots.rotate(keep)
+            removed += more
+        keep_from = min(s.covered_seq for s in retained) + 1
+        if keep_from <= j.first_seq:
+            return taken, removed, 0
+        dropped = j.compact(keep_from)
+        _log.info(
+            "Compacted journal of %s: %d entries removed, %d kept (from seq %d)",
+            self.snapshots.symbol,
+            dropped,
+            j.entry_count,
+            keep_from,
+        )
+        return taken, removed, dropped
+
+    def close(self) -> None:
+        """Flushes and closes the journal and drops the shadow. Call with ``lock`` held;
+        raises the first error after trying both."""
+        if self.shadow is not None:
+            self.shadow.close()
+        self.shadow = None
+        try:
+            self.journal.flush()
+        finally:
+            self.journal.close()
+
+
+__all__ = [
+    "LoadedSnapshot",
+    "MaintenanceReport",
+    "Restored",
+    "SnapshotFile",
+    "SnapshotManager",
+    "SnapshotPipeline",
+    "parse_header",
+]
