@@ -37,6 +37,7 @@ lint: $(PY)
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy python/pinnacle
+	$(PY) -m mypy.stubtest pinnacle._core
 
 fmt: $(PY)
 	cargo fmt --all

@@ -74,8 +74,8 @@ class EntryIterator:
 class Journal:
     """A memory-mapped, CRC32-checksummed, append-only journal."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: str | os.PathLike[str],
         *,
         sync: Literal["none", "interval", "always"] = "none",
@@ -85,7 +85,7 @@ class Journal:
         initial_size: int = 1048576,
         growth_step: int = 67108864,
         max_entry_size: int = 16777216,
-    ) -> None: ...
+    ) -> Self: ...
     def append(self, kind: int, payload: Buffer, timestamp_ns: int | None = None) -> int: ...
     def append_many(
         self, kind: int, payloads: _Payloads, timestamp_ns: int | None = None
@@ -122,14 +122,14 @@ class Journal:
     def close(self) -> None: ...
     def _abandon(self) -> None: ...
     def __enter__(self) -> Self: ...
-    def __exit__(self, *args: object) -> bool: ...
+    def __exit__(self, _t: object, _v: object, _tb: object) -> bool: ...
     def __len__(self) -> int: ...
 
 @final
 class JournalReader:
     """A read-only tail of a journal that another process may be writing."""
 
-    def __init__(self, path: str | os.PathLike[str], from_seq: int = 0) -> None: ...
+    def __new__(cls, path: str | os.PathLike[str], from_seq: int = 0) -> Self: ...
     def poll(self, max_entries: int | None = None) -> list[Entry]: ...
     def wait(self, timeout_s: float, max_entries: int | None = None) -> list[Entry]: ...
     @property
@@ -138,7 +138,7 @@ class JournalReader:
     def path(self) -> Path: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
-    def __exit__(self, *args: object) -> bool: ...
+    def __exit__(self, _t: object, _v: object, _tb: object) -> bool: ...
 
 _Number = int | float | str | Decimal
 _OrderId = int | str
@@ -197,14 +197,14 @@ class SnapshotInfo:
 class OrderBook:
     """A limit order book: price-time priority, exact ticks and lots, write-ahead journaling."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         symbol: str,
         tick_size: _Number | None = None,
         lot_size: _Number | None = None,
         *,
         journal: Journal | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     def add_order(
         self,
         order_id: _OrderId,
@@ -262,7 +262,7 @@ class OrderBook:
 class ShadowBook:
     """The snapshot pipeline's own copy of a book, fed from the journal file."""
 
-    def __init__(self, base: OrderBook, journal_path: str | os.PathLike[str], from_seq: int) -> None: ...
+    def __new__(cls, base: OrderBook, journal_path: str | os.PathLike[str], from_seq: int) -> Self: ...
     def catch_up(self, until_seq: int | None = None) -> int: ...
     def snapshot_bytes(
         self, created_ns: int | None = None, until_seq: int | None = None
@@ -273,6 +273,8 @@ class ShadowBook:
 
 def _inject_fault(call: str, errno: int, times: int | None = None) -> None: ...
 def _clear_faults() -> None: ...
+def _track_durability(on: bool) -> None: ...
+def _durable_image(path: str | os.PathLike[str]) -> bytes | None: ...
 
 __all__ = [
     "Entry",
@@ -285,4 +287,9 @@ __all__ = [
     "RecoveryReport",
     "ShadowBook",
     "SnapshotInfo",
+    "__version__",
+    "_clear_faults",
+    "_durable_image",
+    "_inject_fault",
+    "_track_durability",
 ]

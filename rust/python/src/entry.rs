@@ -85,20 +85,33 @@ pub fn entry_array<'py>(py: Python<'py>, c: Columns) -> PyResult<Bound<'py, PyAn
 }
 
 /// What opening a journal found and did.
-#[pyclass(name = "RecoveryReport", module = "pinnacle._core", frozen, get_all)]
+#[pyclass(name = "RecoveryReport", module = "pinnacle._core", frozen)]
 pub struct PyRecoveryReport {
+    #[pyo3(get)]
     pub mode: String,
+    #[pyo3(get)]
     pub entries: u64,
+    #[pyo3(get)]
     pub first_seq: u64,
+    #[pyo3(get)]
     pub last_seq: u64,
+    #[pyo3(get)]
     pub end_offset: u64,
+    #[pyo3(get)]
     pub tail_cut_offset: Option<u64>,
+    #[pyo3(get)]
     pub tail_cut_reason: Option<String>,
+    #[pyo3(get)]
     pub truncated_bytes: u64,
+    #[pyo3(get)]
     pub dropped_entries: u64,
+    #[pyo3(get)]
     pub skipped_ranges: Vec<(u64, u64, String)>,
+    #[pyo3(get)]
     pub header_repaired: Option<String>,
+    #[pyo3(get)]
     pub duration_s: f64,
+    #[pyo3(get)]
     pub clean: bool,
     summary_text: String,
 }

@@ -59,7 +59,7 @@ pub fn options(
 impl PyJournal {
     #[new]
     #[pyo3(signature = (path, *, sync="none", sync_interval_ms=100, recovery="tolerate_tail", growth="auto",
-                        initial_size=1<<20, growth_step=64<<20, max_entry_size=16<<20))]
+                        initial_size=1_048_576, growth_step=67_108_864, max_entry_size=16_777_216))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
