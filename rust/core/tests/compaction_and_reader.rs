@@ -153,3 +153,49 @@ fn reader_reports_damage_followed_by_valid_entries() {
     }
     assert!(matches!(err, Some(Error::Corruption { .. })), "{err:?}");
 }
+
+#[test]
+fn compaction_while_threads_append_keeps_every_entry_and_the_index_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("busy.journal");
+    let j = Journal::open(&p, small_opts()).unwrap();
+    for i in 1..=2000u64 {
+        j.append(7, &payload(i), None).unwrap();
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let seq = j.append(7, &payload(j.next_seq()), None).unwrap();
+                assert!(seq > 2000);
+                n += 1;
+            }
+            n
+        });
+        for round in 1..=20u64 {
+            let keep = (round * 100).min(j.next_seq());
+            j.compact(keep).unwrap();
+            assert_eq!(j.first_seq(), keep);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(writer.join().unwrap() > 0);
+    });
+    let c = j.read_all(0).unwrap();
+    assert_eq!(c.seq, (2000..j.next_seq()).collect::<Vec<_>>());
+    assert_eq!(j.entry_count() as usize, c.len());
+    for from in [2000, 2001, 2255, 2256, 2600, j.next_seq() - 1] {
+        assert_eq!(j.read_all(from).unwrap().seq.first().copied(), Some(from));
+    }
+    check_payloads_upto_end(&j);
+    j.close().unwrap();
+    let j = Journal::open(&p, small_opts()).unwrap();
+    assert_eq!(j.read_all(0).unwrap().seq, c.seq);
+}
+
+fn check_payloads_upto_end(j: &Journal) {
+    let c = j.read_all(0).unwrap();
+    for i in 0..c.len() {
+        assert_eq!(c.payload(i), &payload(c.seq[i])[..], "seq {}", c.seq[i]);
+    }
+}

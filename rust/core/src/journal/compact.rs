@@ -6,19 +6,38 @@
 //! the old journal intact (the temp file is removed at the next open); after it, the new
 //! one. Sequence numbers never change: the new header's `first_seq` is the first retained
 //! entry's seq (the next seq when nothing is retained).
+//!
+//! Pausing writers: entries are immutable once written, so the bulk of the retained bytes
+//! is copied (pread from the old file) and synced *without* the state lock; the lock is
+//! taken only to copy what was appended meanwhile, sync that delta, rename and swap.
+//! `sync_lock` is held throughout, so no sync or other compaction interleaves.
 
 use super::create::{temp_path, write_fresh_header};
 use super::index::SeqIndex;
 use super::mapping::Mapping;
+use super::state::State;
 use super::writer::Journal;
 use crate::error::{Error, Result};
 use crate::format::entry::{seal, FLAG_AFTER_GAP};
 use crate::format::header::{Header, HEADER_SIZE};
 use crate::options::{round_up, PAGE};
 use crate::sys;
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
+use std::path::Path;
 use std::sync::Arc;
+
+/// What phase 1 (under the lock) decided.
+struct Plan {
+    cut: usize,
+    dropped: u64,
+    /// Write position when the plan was made: `[cut, end)` is copied without the lock.
+    end: usize,
+    old: Arc<File>,
+    first_seq: u64,
+    header: Header,
+}
 
 impl Journal {
     /// Drops every entry with seq < `keep_from_seq`; returns how many were dropped. The
@@ -27,93 +46,187 @@ impl Journal {
         let shared = self.shared();
         let path = shared.path.as_path();
         let _serial = shared.sync_lock.lock();
-        let mut st = shared.state.lock();
-        st.check_writable(path)?;
-        if keep_from_seq > st.next_seq {
-            return Err(Error::invalid(format!(
-                "keep_from_seq {keep_from_seq} is past the next sequence number {}",
-                st.next_seq
-            )));
-        }
-        let cut = st.offset_of(keep_from_seq);
-        if cut == HEADER_SIZE {
-            return Ok(0);
-        }
-        // Runs of contiguous valid entries to keep (damage skipped at open is left out).
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        let mut index = SeqIndex::default();
-        let (mut off, mut retained, mut first_kept, mut new_end) = (cut, 0u64, None, HEADER_SIZE);
-        while off < st.write_pos {
-            let Some(e) = st.entry_at(off) else { break };
-            index.note(e.seq, new_end);
-            first_kept.get_or_insert(e.seq);
-            retained += 1;
-            new_end += e.total_len;
-            match runs.last_mut() {
-                Some(run) if run.1 == off => run.1 += e.total_len,
-                // A new run after the first follows a removed range: its first entry is
-                // rewritten flagged FLAG_AFTER_GAP below.
-                _ => runs.push((off, off + e.total_len)),
+        let plan = {
+            let mut st = shared.state.lock();
+            st.check_writable(path)?;
+            if keep_from_seq > st.next_seq {
+                return Err(Error::invalid(format!(
+                    "keep_from_seq {keep_from_seq} is past the next sequence number {}",
+                    st.next_seq
+                )));
             }
-            off = st.skip_damage(off + e.total_len);
-        }
-        let header = Header {
-            first_seq: first_kept.unwrap_or(st.next_seq),
-            generation: 1,
-            durable_end: new_end as u64,
-            created_ns: st.header.created_ns,
-            max_entry_size: st.header.max_entry_size,
+            let (cut, dropped) = st.locate(keep_from_seq);
+            if cut == HEADER_SIZE {
+                return Ok(0);
+            }
+            if !st.skipped.is_empty() {
+                return compact_salvaged(&mut st, cut, path, shared.opts.initial_size);
+            }
+            Plan {
+                cut,
+                dropped,
+                end: st.write_pos,
+                old: st.open_file(path)?.clone(),
+                first_seq: st.entry_at(cut).map_or(st.next_seq, |e| e.seq),
+                header: st.header,
+            }
         };
-        let new_len = round_up((new_end as u64).max(shared.opts.initial_size), PAGE);
         let tmp = temp_path(path, "compact");
         let file = sys::create_new(&tmp)?;
-        let written = (|| {
+        let initial = shared.opts.initial_size;
+        let bulk = (|| {
             sys::lock_exclusive(&file, &tmp)?;
-            sys::allocate(&file, &tmp, 0, new_len)?;
-            write_fresh_header(&file, &tmp, &header)?;
-            let mut at = HEADER_SIZE as u64;
-            for (i, &(a, b)) in runs.iter().enumerate() {
-                file.write_all_at(&st.map.bytes()[a..b], at).map_err(|e| Error::io("write", &tmp, e))?;
-                if i > 0 {
-                    let mut first = st.map.bytes()[a..a + st.entry_at(a).map_or(0, |e| e.total_len)].to_vec();
-                    mark_after_gap(&mut first);
-                    file.write_all_at(&first, at).map_err(|e| Error::io("write", &tmp, e))?;
-                }
-                at += (b - a) as u64;
+            let len = round_up((HEADER_SIZE + plan.end - plan.cut) as u64, PAGE).max(initial);
+            sys::allocate(&file, &tmp, 0, len)?;
+            copy_range(&plan.old, path, plan.cut as u64, plan.end as u64, &file, &tmp, HEADER_SIZE as u64)?;
+            sys::datasync(&file, &tmp)?;
+            Ok(len)
+        })();
+        let mut st = shared.state.lock();
+        let swapped = bulk.and_then(|len| {
+            st.check_writable(path)?;
+            // Entries appended while the bulk was copied.
+            let new_end = HEADER_SIZE + (st.write_pos - plan.cut);
+            if new_end as u64 > len {
+                sys::allocate(&file, &tmp, len, round_up(new_end as u64, PAGE))?;
             }
+            let delta = &st.map.bytes()[plan.end..st.write_pos];
+            file.write_all_at(delta, (HEADER_SIZE + plan.end - plan.cut) as u64)
+                .map_err(|e| Error::io("write", &tmp, e))?;
+            let header = Header {
+                first_seq: plan.first_seq,
+                generation: 1,
+                durable_end: new_end as u64,
+                created_ns: plan.header.created_ns,
+                max_entry_size: plan.header.max_entry_size,
+            };
+            write_fresh_header(&file, &tmp, &header)?;
             sys::datasync(&file, &tmp)?;
             let map = Mapping::new(&file, &tmp, shared.opts.growth)?;
             sys::rename(&tmp, path)?;
-            Ok(map)
-        })();
-        let map = match written {
-            Ok(map) => map,
+            Ok((map, header, new_end))
+        });
+        let (map, header, new_end) = match swapped {
+            Ok(x) => x,
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
             }
         };
         // The path now names the new file: switch to it whatever happens next.
-        let dropped = st.entries - retained;
-        st.last_checkpoint = st.last_checkpoint.filter(|&o| o >= cut).map(|o| moved(&runs, o));
-        st.skipped.clear();
-        let fd = file.as_raw_fd();
-        st.file = Some(Arc::new(file));
-        st.replace_map(map, fd);
-        st.write_pos = new_end;
-        st.first_seq = header.first_seq;
-        st.entries = retained;
-        st.index = index;
-        st.header = header;
-        st.header_slot = 0;
-        st.durable_end = new_end;
-        st.epoch += 1;
-        if let Err(e) = sys::fsync_dir(sys::parent_dir(path)) {
-            st.poison_with(&e);
+        st.index.rebase(plan.cut, HEADER_SIZE, plan.dropped);
+        st.last_checkpoint =
+            st.last_checkpoint.filter(|&o| o >= plan.cut).map(|o| o - plan.cut + HEADER_SIZE);
+        install(&mut st, file, map, header, new_end, plan.dropped);
+        finish(&mut st, path, plan.dropped)
+    }
+}
+
+/// Points the state at the compacted file.
+fn install(st: &mut State, file: File, map: Mapping, header: Header, new_end: usize, dropped: u64) {
+    let fd = file.as_raw_fd();
+    st.file = Some(Arc::new(file));
+    st.replace_map(map, fd);
+    st.write_pos = new_end;
+    st.first_seq = header.first_seq;
+    st.entries -= dropped;
+    st.header = header;
+    st.header_slot = 0;
+    st.durable_end = new_end;
+    st.epoch += 1;
+}
+
+/// Makes the rename durable; a failure poisons the handle (the directory entry may revert).
+fn finish(st: &mut State, path: &Path, dropped: u64) -> Result<u64> {
+    if let Err(e) = sys::fsync_dir(sys::parent_dir(path)) {
+        st.poison_with(&e);
+        return Err(e);
+    }
+    Ok(dropped)
+}
+
+/// Copies `[from, to)` of `src` to `dst` at `at`, in 1 MiB chunks.
+fn copy_range(
+    src: &File,
+    src_path: &Path,
+    from: u64,
+    to: u64,
+    dst: &File,
+    dst_path: &Path,
+    at: u64,
+) -> Result<()> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut off = from;
+    while off < to {
+        let n = ((to - off) as usize).min(buf.len());
+        src.read_exact_at(&mut buf[..n], off).map_err(|e| Error::io("read", src_path, e))?;
+        dst.write_all_at(&buf[..n], at + (off - from)).map_err(|e| Error::io("write", dst_path, e))?;
+        off += n as u64;
+    }
+    Ok(())
+}
+
+/// Compaction of a journal opened with `skip_corrupted` that still holds damaged ranges:
+/// copies only the valid runs (under the lock) and flags the first entry after each
+/// removed range with FLAG_AFTER_GAP so the seq jump reads as intended.
+fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Result<u64> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut index = SeqIndex::default();
+    let (mut off, mut retained, mut first_kept, mut new_end) = (cut, 0u64, None, HEADER_SIZE);
+    while off < st.write_pos {
+        let Some(e) = st.entry_at(off) else { break };
+        index.note(e.seq, new_end);
+        first_kept.get_or_insert(e.seq);
+        retained += 1;
+        new_end += e.total_len;
+        match runs.last_mut() {
+            Some(run) if run.1 == off => run.1 += e.total_len,
+            _ => runs.push((off, off + e.total_len)),
+        }
+        off = st.skip_damage(off + e.total_len);
+    }
+    let header = Header {
+        first_seq: first_kept.unwrap_or(st.next_seq),
+        generation: 1,
+        durable_end: new_end as u64,
+        created_ns: st.header.created_ns,
+        max_entry_size: st.header.max_entry_size,
+    };
+    let tmp = temp_path(path, "compact");
+    let file = sys::create_new(&tmp)?;
+    let written = (|| {
+        sys::lock_exclusive(&file, &tmp)?;
+        sys::allocate(&file, &tmp, 0, round_up((new_end as u64).max(initial), PAGE))?;
+        write_fresh_header(&file, &tmp, &header)?;
+        let mut at = HEADER_SIZE as u64;
+        for (i, &(a, b)) in runs.iter().enumerate() {
+            file.write_all_at(&st.map.bytes()[a..b], at).map_err(|e| Error::io("write", &tmp, e))?;
+            if i > 0 {
+                // A new run after the first follows a removed range.
+                let mut first = st.map.bytes()[a..a + st.entry_at(a).map_or(0, |e| e.total_len)].to_vec();
+                mark_after_gap(&mut first);
+                file.write_all_at(&first, at).map_err(|e| Error::io("write", &tmp, e))?;
+            }
+            at += (b - a) as u64;
+        }
+        sys::datasync(&file, &tmp)?;
+        let map = Mapping::new(&file, &tmp, st.map_growth())?;
+        sys::rename(&tmp, path)?;
+        Ok(map)
+    })();
+    let map = match written {
+        Ok(map) => map,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
-        Ok(dropped)
-    }
+    };
+    let dropped = st.entries - retained;
+    st.last_checkpoint = st.last_checkpoint.filter(|&o| o >= cut).map(|o| moved(&runs, o));
+    st.skipped.clear();
+    st.index = index;
+    install(st, file, map, header, new_end, dropped);
+    finish(st, path, dropped)
 }
 
 /// Sets FLAG_AFTER_GAP on an encoded entry and re-seals its CRC.

@@ -46,6 +46,10 @@ impl Mapping {
         &self.map
     }
 
+    pub fn strategy(&self) -> GrowthStrategy {
+        self.strategy
+    }
+
     pub fn base(&self) -> *const u8 {
         self.map.as_ptr()
     }

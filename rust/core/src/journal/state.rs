@@ -157,14 +157,27 @@ impl State {
 
     /// Offset of the first entry with seq >= `seq` (`write_pos` when there is none).
     pub fn offset_of(&self, seq: u64) -> usize {
-        let mut off = self.skip_damage(self.index.floor(seq).map_or(HEADER_SIZE, |(_, o)| o));
+        self.locate(seq).0
+    }
+
+    /// Offset and ordinal (position in the file) of the first entry with seq >= `seq`.
+    pub fn locate(&self, seq: u64) -> (usize, u64) {
+        let start = self.index.floor(seq).map_or((HEADER_SIZE, 0), |p| (p.offset, p.ordinal));
+        let (mut off, mut ordinal) = (self.skip_damage(start.0), start.1);
         while off < self.write_pos {
             match self.entry_at(off) {
-                Some(e) if e.seq < seq => off = self.skip_damage(off + e.total_len),
+                Some(e) if e.seq < seq => {
+                    off = self.skip_damage(off + e.total_len);
+                    ordinal += 1;
+                }
                 _ => break,
             }
         }
-        off
+        (off, ordinal)
+    }
+
+    pub fn map_growth(&self) -> crate::options::GrowthStrategy {
+        self.map.strategy()
     }
 
     pub fn last_seq(&self) -> u64 {
