@@ -242,8 +242,9 @@ class SnapshotManager:
             )
         else:
             book, covered = OrderBook(self._symbol, self._tick, self._lot), 0
-        _log.info("Replaying %d journal entries", max(0, last - covered))
         replayed = book.replay_journal(journal, covered + 1)
+        # Logged after the fact so the count is exact (checkpoint entries are not replayed).
+        _log.info("Replaying %d journal entries", replayed)
         return Restored(book, loaded, covered, replayed, problems)
 
     def rotate(self, keep: int) -> tuple[list[SnapshotFile], list[Path]]:
