@@ -239,3 +239,19 @@ pub fn parent_dir(path: &Path) -> &Path {
         _ => Path::new("."),
     }
 }
+
+/// Asks for transparent huge pages on a large buffer's capacity (no-op below 2 MiB, off
+/// Linux, or when THP is disabled). Purely advisory: errors are ignored.
+pub fn advise_hugepages<T>(v: &Vec<T>) {
+    const HUGE: usize = 2 << 20;
+    let bytes = v.capacity() * std::mem::size_of::<T>();
+    if !cfg!(target_os = "linux") || bytes < HUGE {
+        return;
+    }
+    let start = (v.as_ptr() as usize).next_multiple_of(4096);
+    let end = (v.as_ptr() as usize + bytes) / 4096 * 4096;
+    if end > start {
+        // SAFETY: advice on memory this Vec owns; MADV_HUGEPAGE changes no contents.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+    }
+}

@@ -176,3 +176,24 @@ fn huge_length_fields_are_rejected_without_allocation() {
         assert!(j.recovery_report().tail_cut.is_some());
     }
 }
+
+#[test]
+fn damage_in_flushed_but_unsealed_bytes_is_cut_and_reported_not_silent() {
+    // flush() is one fdatasync; the header's durable mark catches up at the next sync or
+    // close. Damage in between is reported as a cut tail (with the entries it dropped).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.journal");
+    let j = Journal::open(&p, small_opts()).unwrap();
+    for i in 1..=10 {
+        j.append(7, &payload(i), Some(i as i64)).unwrap();
+    }
+    j.flush().unwrap();
+    j.abandon();
+    let mut img = std::fs::read(&p).unwrap();
+    img[4096 + 100] ^= 1;
+    let work = dir.path().join("w");
+    std::fs::create_dir(&work).unwrap();
+    let (got, j) = recover(&work, &img, RecoveryMode::TolerateTail).unwrap();
+    let r = j.recovery_report();
+    assert!(got.len() < 10 && r.tail_cut.is_some() && r.dropped_entries > 0, "{}", r.summary());
+}

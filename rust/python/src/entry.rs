@@ -59,11 +59,15 @@ pub fn entry_array<'py>(py: Python<'py>, c: Columns) -> PyResult<Bound<'py, PyAn
     let n = c.len();
     let (width, lengths, padded) = py.detach(move || {
         let width = c.max_payload_len();
-        let lengths: Vec<u32> = c.offsets.windows(2).map(|w| (w[1] - w[0]) as u32).collect();
+        let mut lengths: Vec<u32> = Vec::with_capacity(n);
+        pinnacle_core::sys::advise_hugepages(&lengths);
+        lengths.extend(c.offsets.windows(2).map(|w| (w[1] - w[0]) as u32));
         let padded = if lengths.iter().all(|&l| l as usize == width) {
             c.data
         } else {
-            let mut p = vec![0u8; n * width];
+            let mut p = Vec::with_capacity(n * width);
+            pinnacle_core::sys::advise_hugepages(&p);
+            p.resize(n * width, 0);
             for (i, row) in p.chunks_exact_mut(width.max(1)).enumerate().take(n) {
                 row[..lengths[i] as usize].copy_from_slice(c.payload(i));
             }

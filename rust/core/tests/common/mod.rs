@@ -26,16 +26,17 @@ pub fn sealed_journal(dir: &Path, n: u64) -> PathBuf {
     p
 }
 
-/// A journal whose first `durable` entries were flushed and the rest appended after the
-/// last sync, then abandoned as a crash would leave it. Returns the path and the offset
-/// where the unsynced entries start.
+/// A journal whose first `durable` entries were sealed (written, then the journal closed
+/// and reopened) and the rest appended after the last sync, then abandoned as a crash
+/// would leave it. Returns the path and the offset where the unsynced entries start.
 pub fn crashed_journal(dir: &Path, durable: u64, unsynced: u64) -> (PathBuf, u64) {
     let p = dir.join("j.journal");
     let j = Journal::open(&p, small_opts()).unwrap();
     for i in 1..=durable {
         j.append(7, &payload(i), Some(i as i64)).unwrap();
     }
-    j.flush().unwrap();
+    j.close().unwrap();
+    let j = Journal::open(&p, small_opts()).unwrap();
     let tail = j.data_bytes();
     for i in durable + 1..=durable + unsynced {
         j.append(7, &payload(i), Some(i as i64)).unwrap();
