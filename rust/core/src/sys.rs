@@ -186,6 +186,56 @@ pub fn msync(map: &memmap2::MmapMut, offset: usize, len: usize, path: &Path) -> 
     map.flush_range(offset, len).map_err(|e| Error::io("msync", path, e))
 }
 
+/// Makes bytes `[start, end)` of a mapped file durable, and the header page first when
+/// `header_dirty`. Only that range is written: pages dirtied elsewhere (the prefault
+/// thread's zero pages past the end) are left to background writeback.
+///
+/// Linux: `sync_file_range` writes the header page (an overwrite of allocated blocks: no
+/// metadata), then `msync(MS_SYNC)` of the data range, which is `vfs_fsync_range(range,
+/// datasync)`: the range's dirty pages, the metadata needed to read them (file size,
+/// extent state) and one device flush, which also covers the header write.
+///
+/// # Safety
+/// `base` must be the start of a live shared mapping of `file` covering `[0, end)`, and
+/// stay mapped for the whole call (the journal holds the mapping's read lock).
+pub unsafe fn sync_range(
+    file: &File,
+    path: &Path,
+    base: *const u8,
+    header_dirty: bool,
+    start: usize,
+    end: usize,
+) -> Result<()> {
+    injected(Call::Msync).map_err(|e| Error::io("msync", path, e))?;
+    injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
+    let before = crate::testing::before_sync(file);
+    let from = start / 4096 * 4096;
+    #[cfg(target_os = "linux")]
+    {
+        if header_dirty {
+            let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                | libc::SYNC_FILE_RANGE_WRITE
+                | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+            // SAFETY: sync_file_range on a descriptor we own.
+            cvt(unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 4096, flags) })
+                .map_err(|e| Error::io("sync_file_range", path, e))?;
+        }
+        // SAFETY: [base+from, base+end) is inside the live mapping (the caller's contract).
+        cvt(unsafe { libc::msync(base.add(from) as *mut libc::c_void, end - from, libc::MS_SYNC) })
+            .map_err(|e| Error::io("msync", path, e))?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = header_dirty;
+        // SAFETY: as above; the header page is included by starting at 0.
+        cvt(unsafe { libc::msync(base as *mut libc::c_void, end, libc::MS_SYNC) })
+            .map_err(|e| Error::io("msync", path, e))?;
+        datasync(file, path)?;
+    }
+    crate::testing::after_sync(before);
+    Ok(())
+}
+
 /// End of the file's last data region (SEEK_DATA/SEEK_HOLE): every byte past it reads as
 /// zero (a hole or a preallocated unwritten extent). `len` where the filesystem cannot say.
 pub fn data_end(file: &File, len: u64) -> u64 {

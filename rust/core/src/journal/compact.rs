@@ -10,12 +10,13 @@
 //! Pausing writers: entries are immutable once written, so the bulk of the retained bytes
 //! is copied (pread from the old file) and synced *without* the state lock; the lock is
 //! taken only to copy what was appended meanwhile, sync that delta, rename and swap.
-//! `sync_lock` is held throughout, so no sync or other compaction interleaves.
+//! The sync gate is held throughout, so no sync or other compaction interleaves.
 
 use super::create::{temp_path, write_fresh_header};
 use super::index::SeqIndex;
 use super::mapping::Mapping;
 use super::state::State;
+use super::sync::Durable;
 use super::writer::Journal;
 use crate::error::{Error, Result};
 use crate::format::entry::{seal, FLAG_AFTER_GAP};
@@ -45,7 +46,7 @@ impl Journal {
     pub fn compact(&self, keep_from_seq: u64) -> Result<u64> {
         let shared = self.shared();
         let path = shared.path.as_path();
-        let _serial = shared.sync_lock.lock();
+        let gate = shared.gate.hold();
         let plan = {
             let mut st = shared.state.lock();
             st.check_writable(path)?;
@@ -60,7 +61,9 @@ impl Journal {
                 return Ok(0);
             }
             if !st.skipped.is_empty() {
-                return compact_salvaged(&mut st, cut, path, shared.opts.initial_size);
+                let dropped = compact_salvaged(&mut st, cut, path, shared.opts.initial_size);
+                gate.record(Durable { epoch: st.epoch, end: st.durable_end });
+                return dropped;
             }
             Plan {
                 cut,
@@ -118,6 +121,7 @@ impl Journal {
         st.last_checkpoint =
             st.last_checkpoint.filter(|&o| o >= plan.cut).map(|o| o - plan.cut + HEADER_SIZE);
         install(&mut st, file, map, header, new_end, plan.dropped);
+        gate.record(Durable { epoch: st.epoch, end: st.durable_end });
         finish(&mut st, path, plan.dropped)
     }
 }
@@ -132,6 +136,7 @@ fn install(st: &mut State, file: File, map: Mapping, header: Header, new_end: us
     st.entries -= dropped;
     st.header = header;
     st.header_slot = 0;
+    st.header_written = std::time::Instant::now();
     st.durable_end = new_end;
     st.epoch += 1;
 }

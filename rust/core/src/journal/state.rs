@@ -32,6 +32,8 @@ pub(crate) struct State {
     pub header: Header,
     /// The slot holding `header`; the next header write goes to the other one.
     pub header_slot: usize,
+    /// When `header` was last written.
+    pub header_written: std::time::Instant,
     /// Everything before this offset of the current file is durable.
     pub durable_end: usize,
     /// Bumped when compaction swaps in a new file.
@@ -135,6 +137,7 @@ impl State {
         self.map.bytes_mut()[at..at + SLOT_SIZE].copy_from_slice(&h.encode(slot));
         self.header = h;
         self.header_slot = slot;
+        self.header_written = std::time::Instant::now();
     }
 
     /// The entry at `off`, which must lie in the verified region.

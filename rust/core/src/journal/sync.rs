@@ -1,9 +1,11 @@
 //! Durability: group commit and the background sync thread.
 //!
 //! Ordering rules:
-//! - `sync_lock` is taken before `state`, never the other way round.
-//! - The data sync runs without `state` held, so appends continue meanwhile; concurrent
-//!   callers queue on `sync_lock` and usually find their entries already covered.
+//! - The sync gate is entered before `state` is locked, never the other way round.
+//! - One sync (or seal, or compaction) holds the gate at a time. The data sync runs
+//!   without `state` held, so appends continue meanwhile; callers waiting at the gate are
+//!   all woken when a sync completes, those whose bytes it covered return at once, and
+//!   one of the others leads the next sync (group commit).
 //! - A header written during a sync records the `durable_end` of the *previous* completed
 //!   sync, never the one in flight: after a crash mid-sync the header never claims bytes
 //!   that may not have reached the disk.
@@ -18,40 +20,121 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// What completed syncs made durable, as the gate's waiters see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Durable {
+    pub epoch: u64,
+    pub end: usize,
+}
+
+struct GateState {
+    busy: bool,
+    durable: Durable,
+}
+
+/// Admits one sync, seal or compaction at a time.
+pub(crate) struct SyncGate {
+    state: Mutex<GateState>,
+    done: Condvar,
+}
+
+/// Holding the gate; dropping it wakes every waiter.
+pub(crate) struct GateGuard<'a> {
+    gate: &'a SyncGate,
+}
+
+impl SyncGate {
+    pub fn new(durable: Durable) -> SyncGate {
+        SyncGate { state: Mutex::new(GateState { busy: false, durable }), done: Condvar::new() }
+    }
+
+    /// Waits for the gate; None if, meanwhile, `covered` became true of what completed
+    /// syncs made durable (the caller has nothing left to do).
+    pub fn enter(&self, covered: impl Fn(Durable) -> bool) -> Option<GateGuard<'_>> {
+        let mut g = self.state.lock();
+        loop {
+            if covered(g.durable) {
+                return None;
+            }
+            if !g.busy {
+                g.busy = true;
+                return Some(GateGuard { gate: self });
+            }
+            self.done.wait(&mut g);
+        }
+    }
+
+    /// Waits for the gate unconditionally.
+    pub fn hold(&self) -> GateGuard<'_> {
+        let mut g = self.state.lock();
+        while g.busy {
+            self.done.wait(&mut g);
+        }
+        g.busy = true;
+        GateGuard { gate: self }
+    }
+}
+
+impl GateGuard<'_> {
+    /// Publishes what is now durable (call before dropping the guard).
+    pub fn record(&self, durable: Durable) {
+        self.gate.state.lock().durable = durable;
+    }
+}
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        self.gate.state.lock().busy = false;
+        self.gate.done.notify_all();
+    }
+}
+
+/// Minimum time between two header rewrites by ordinary syncs (seals always rewrite it).
+const HEADER_REFRESH: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Shared {
     /// Makes everything appended so far durable. With `target = Some((epoch, end))`, returns
-    /// at once if bytes up to `end` of that file generation are already durable.
+    /// as soon as bytes up to `end` of that file generation are durable, whoever synced them.
     pub(crate) fn make_durable(&self, target: Option<(u64, usize)>) -> Result<()> {
-        let _serial = self.sync_lock.lock();
-        let (file, pos, epoch) = {
-            let mut st = self.state.lock();
-            st.check_writable(&self.path)?;
-            if let Some((epoch, end)) = target {
-                if st.epoch != epoch || st.durable_end >= end {
-                    return Ok(());
-                }
-            }
-            if st.durable_end >= st.write_pos {
+        let covered = |d: Durable| target.is_some_and(|(epoch, end)| d.epoch != epoch || d.end >= end);
+        let Some(gate) = self.gate.enter(covered) else { return Ok(()) };
+        let mut st = self.state.lock();
+        st.check_writable(&self.path)?;
+        if let Some((epoch, end)) = target {
+            if st.epoch != epoch || st.durable_end >= end {
                 return Ok(());
             }
-            let prev = st.durable_end;
-            if (st.header.durable_end as usize) < prev {
-                st.write_header(prev);
-            }
-            let wp = st.write_pos;
-            if let Err(e) = sys::msync(st.map.raw(), 0, wp, &self.path) {
-                st.poison_with(&e);
-                return Err(e);
-            }
-            (st.open_file(&self.path)?.clone(), wp, st.epoch)
-        };
-        let synced = sys::datasync(&file, &self.path);
+        }
+        if st.durable_end >= st.write_pos {
+            return Ok(());
+        }
+        let prev = st.durable_end;
+        // The header's durable mark only sharpens how recovery classifies damage, so it is
+        // rewritten at most every HEADER_REFRESH: an extra write per sync would nearly
+        // double the cost of sync="always".
+        let header_dirty =
+            (st.header.durable_end as usize) < prev && st.header_written.elapsed() >= HEADER_REFRESH;
+        if header_dirty {
+            st.write_header(prev);
+        }
+        let (pos, epoch, base) = (st.write_pos, st.epoch, st.map.base());
+        let file = st.open_file(&self.path)?.clone();
+        // The mapping must not move while msync runs on it: hold its read lock (a remap
+        // takes it for writing) and let appends go on meanwhile.
+        let publish = st.publish.clone();
+        let mapped = publish.lock.read();
+        drop(st);
+        // SAFETY: `base` is the current mapping, which covers `pos` and cannot move or be
+        // unmapped while `mapped` (its read lock) is held.
+        let synced = unsafe { sys::sync_range(&file, &self.path, base, header_dirty, prev, pos) };
+        drop(mapped);
         let mut st = self.state.lock();
         match synced {
             Ok(()) => {
                 if st.epoch == epoch && pos > st.durable_end {
                     st.durable_end = pos;
                 }
+                gate.record(Durable { epoch: st.epoch, end: st.durable_end });
                 Ok(())
             }
             Err(e) => {
@@ -65,7 +148,7 @@ impl Shared {
     /// any later damage in these bytes as corruption, not as a torn tail.
     pub(crate) fn seal(&self) -> Result<()> {
         self.make_durable(None)?;
-        let _serial = self.sync_lock.lock();
+        let _gate = self.gate.hold();
         let file = {
             let mut st = self.state.lock();
             st.check_writable(&self.path)?;

@@ -8,7 +8,7 @@ use super::mapping::Mapping;
 use super::prefault::{MapPublish, Prefaulter};
 use super::recovery::{scan, RecoveryReport};
 use super::state::State;
-use super::sync::SyncThread;
+use super::sync::{Durable, SyncGate, SyncThread};
 use super::Columns;
 use crate::error::{Error, Result};
 use crate::format::entry::{self, FLAG_CHECKPOINT};
@@ -24,8 +24,8 @@ pub(crate) struct Shared {
     pub path: PathBuf,
     pub opts: JournalOptions,
     pub state: Mutex<State>,
-    /// Serialises syncs (see sync.rs); taken before `state`.
-    pub sync_lock: Mutex<()>,
+    /// Admits one sync, seal or compaction at a time (see sync.rs); entered before `state`.
+    pub gate: SyncGate,
 }
 
 /// An open, writable journal. All methods take `&self`: share it between threads freely.
@@ -100,6 +100,7 @@ impl Journal {
             skipped: report.skipped.iter().map(|r| (r.start as usize, r.end as usize)).collect(),
             header: choice.header,
             header_slot: choice.slot,
+            header_written: Instant::now(),
             durable_end: (choice.header.durable_end as usize).min(found.end),
             epoch: 0,
             closed: false,
@@ -108,7 +109,8 @@ impl Journal {
             report,
         };
         let needs_seal = !state.report.is_clean() || (state.header.durable_end as usize) != state.write_pos;
-        let shared = Arc::new(Shared { path, opts, state: Mutex::new(state), sync_lock: Mutex::new(()) });
+        let gate = SyncGate::new(Durable { epoch: state.epoch, end: state.durable_end });
+        let shared = Arc::new(Shared { path, opts, state: Mutex::new(state), gate });
         if needs_seal {
             if choice.header.durable_end as usize > found.end {
                 // The header claimed more durable bytes than survive (a cut file): make
