@@ -1,7 +1,7 @@
 """Child process of the recovery benchmark: reopens one journal and prints, as JSON, how long
 the open (scan + verify) took and this process's memory before and after.
 
-Usage: python reopen_child.py JOURNAL_PATH
+Usage: python -m pinnacle.bench.reopen_child JOURNAL_PATH
 """
 
 from __future__ import annotations

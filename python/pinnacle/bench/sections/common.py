@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from contextlib import ExitStack
 
-from baselines import Method
-from harness import Context, OpStats, Plan, measure_interleaved, num
+from pinnacle.bench.baselines import Method
+from pinnacle.bench.harness import Context, OpStats, Plan, measure_interleaved, num
 
 LATENCY_COLUMNS = ["median (batches)", "p50", "p99", "p99.9", "max"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 import pinnacle
-from harness import (
+from pinnacle.bench.harness import (
     KIND,
     MIB,
     PAYLOAD_SIZE,
@@ -27,7 +27,6 @@ from harness import (
     num,
 )
 
-CHILD = Path(__file__).resolve().parent.parent / "reopen_child.py"
 CHUNK = 100_000  # rows per append_many while building a journal
 
 
@@ -70,7 +69,12 @@ def evict(path: Path) -> None:
 
 
 def reopen(path: Path, expected: int) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, str(CHILD), str(path)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "pinnacle.bench.reopen_child", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"reopen child exited {out.returncode}: {out.stderr.strip()[-2000:]}")
     result: dict[str, Any] = json.loads(out.stdout)

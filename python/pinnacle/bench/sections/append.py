@@ -5,8 +5,16 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from baselines import BufferedFileLog, LmdbLog, Method, MmapJournal, PinnacleLog, SqliteLog, lmdb_missing
-from harness import (
+from pinnacle.bench.baselines import (
+    BufferedFileLog,
+    LmdbLog,
+    Method,
+    MmapJournal,
+    PinnacleLog,
+    SqliteLog,
+    lmdb_missing,
+)
+from pinnacle.bench.harness import (
     KIND,
     MIB,
     PAYLOAD,
@@ -20,7 +28,7 @@ from harness import (
     num,
     times,
 )
-from sections.common import LATENCY_COLUMNS, latency_cells, measure_methods, plan_note
+from pinnacle.bench.sections.common import LATENCY_COLUMNS, latency_cells, measure_methods, plan_note
 
 HEADLINE = "pinnacle"
 PEERS = ("file", "mmap", "sqlite", "lmdb")

@@ -10,8 +10,16 @@ import time
 from functools import partial
 from typing import Any
 
-from baselines import FdatasyncLog, GroupCommitLog, LmdbLog, Method, PinnacleLog, SqliteLog, lmdb_missing
-from harness import (
+from pinnacle.bench.baselines import (
+    FdatasyncLog,
+    GroupCommitLog,
+    LmdbLog,
+    Method,
+    PinnacleLog,
+    SqliteLog,
+    lmdb_missing,
+)
+from pinnacle.bench.harness import (
     KIND,
     PAYLOAD,
     Config,
@@ -28,7 +36,7 @@ from harness import (
     run_ops,
     times,
 )
-from sections.common import LATENCY_COLUMNS, latency_cells, measure_methods, plan_note
+from pinnacle.bench.sections.common import LATENCY_COLUMNS, latency_cells, measure_methods, plan_note
 
 ALWAYS = "pinnacle_always"
 BARE = "bare"

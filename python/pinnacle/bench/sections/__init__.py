@@ -5,7 +5,7 @@ metrics and plot series, and its ``targets`` are checked against those metrics. 
 (order books, persistence), add a module here and list its ``SECTION`` below.
 """
 
-from harness import Section
-from sections import append, bulk, durable, recovery
+from pinnacle.bench.harness import Section
+from pinnacle.bench.sections import append, bulk, durable, recovery
 
 ALL: tuple[Section, ...] = (append.SECTION, bulk.SECTION, durable.SECTION, recovery.SECTION)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness import num
+from pinnacle.bench.harness import num
 
 LATENCY_PLOT = "latency_append.png"
 THREADS_PLOT = "durable_threads.png"
@@ -185,7 +185,7 @@ def write_plots(results: dict[str, Any], out: Path) -> tuple[dict[str, str], str
     try:
         import matplotlib
     except ImportError:
-        return {}, "not drawn: matplotlib is not installed (`pip install -r benches/requirements.txt`)"
+        return {}, "not drawn: matplotlib is not installed (`pip install 'pinnacle[bench]'`)"
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -1,6 +1,6 @@
 """Run configuration, timing and latency histograms for the benchmarks (machine facts: machine.py).
 
-Methodology (see benches/README.md):
+Methodology (see benches/README.md in the source repository):
 - per-call latency: ``perf_counter_ns`` around every single call, minus the timer overhead
   (median of back-to-back ``perf_counter_ns`` pairs timed with the same code), recorded into
   an HDR histogram;

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 import pinnacle
-from harness import KIND, MIB, PAYLOAD, PAYLOAD_SIZE
+from pinnacle.bench.harness import KIND, MIB, PAYLOAD, PAYLOAD_SIZE
 
 Rows = npt.NDArray[np.uint8]
 

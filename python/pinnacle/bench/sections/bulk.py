@@ -10,8 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from baselines import BufferedFileLog, LmdbLog, Method, MmapJournal, PinnacleLog, SqliteLog, lmdb_missing
-from harness import (
+from pinnacle.bench.baselines import (
+    BufferedFileLog,
+    LmdbLog,
+    Method,
+    MmapJournal,
+    PinnacleLog,
+    SqliteLog,
+    lmdb_missing,
+)
+from pinnacle.bench.harness import (
     KIND,
     PAYLOAD_SIZE,
     Config,
