@@ -197,3 +197,35 @@ fn damage_in_flushed_but_unsealed_bytes_is_cut_and_reported_not_silent() {
     let r = j.recovery_report();
     assert!(got.len() < 10 && r.tail_cut.is_some() && r.dropped_entries > 0, "{}", r.summary());
 }
+
+/// Found by the CLI's verify tests: after point_in_time cut durable data, the header kept
+/// its old durable mark, so the next default open refused the file.
+#[test]
+fn a_cut_below_the_durable_mark_is_recorded_in_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sealed_journal(dir.path(), 10);
+    let mut img = std::fs::read(&p).unwrap();
+    img[4096 + 200] ^= 1;
+    std::fs::write(&p, &img).unwrap();
+    let j = Journal::open(&p, mode_opts(RecoveryMode::PointInTime)).unwrap();
+    let kept = seqs(&j);
+    assert!(!kept.is_empty() && kept.len() < 10);
+    j.close().unwrap();
+    let j = Journal::open(&p, small_opts()).unwrap();
+    assert_eq!(seqs(&j), kept);
+    assert!(j.recovery_report().is_clean());
+    assert_eq!(j.append(7, b"next", None).unwrap(), kept.len() as u64 + 1);
+}
+
+#[test]
+fn a_creation_temp_file_of_a_dead_process_is_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sealed_journal(dir.path(), 1);
+    let dead = dir.path().join(".j.journal.new-999999999-5");
+    let ours = dir.path().join(format!(".j.journal.new-{}-5", std::process::id()));
+    std::fs::write(&dead, b"x").unwrap();
+    std::fs::write(&ours, b"x").unwrap();
+    drop(Journal::open(&p, small_opts()).unwrap());
+    assert!(!dead.exists(), "a dead creator's temp file is stale");
+    assert!(ours.exists(), "a live process's temp file may be in use");
+}

@@ -1,12 +1,13 @@
 //! `pinnacle._core.OrderBook` and friends: conversions around `pinnacle_book`.
 
 use crate::convert;
-use crate::errors::{engine_err, invalid, snapshot_err, type_error};
+use crate::errors::{engine_err, invalid, snapshot_err, type_error, OrderBookError};
 use crate::grid::Grid;
 use crate::journal::PyJournal;
 use numpy::PyArray1;
 use pinnacle_book::{
-    decode_snapshot, Fill, JournaledBook, Op, Order, OrderBook, OrderId, Outcome, Side, SnapshotMeta,
+    decode_snapshot, BookError, EngineError, Fill, JournaledBook, Op, Order, OrderBook, OrderId, Outcome, Side,
+    SnapshotMeta,
 };
 use pinnacle_core::SyncPolicy;
 use pyo3::prelude::*;
@@ -167,10 +168,39 @@ impl PyOrderBook {
     }
 
     fn run(&self, py: Python<'_>, op: Op) -> PyResult<Outcome> {
-        if self.blocking.load(Ordering::Relaxed) {
-            py.detach(|| self.inner.apply(op)).map_err(engine_err)
+        let result = if self.blocking.load(Ordering::Relaxed) {
+            py.detach(|| self.inner.apply(op))
         } else {
-            self.inner.apply(op).map_err(engine_err)
+            self.inner.apply(op)
+        };
+        result.map_err(|e| match e {
+            EngineError::Book(b) => OrderBookError::new_err(self.describe(&b)),
+            other => engine_err(other),
+        })
+    }
+
+    /// A refusal in the caller's units: prices and quantities, not ticks and lots.
+    fn describe(&self, e: &BookError) -> String {
+        let (px, q) = (|t: i64| self.price.format(t), |l: i64| self.qty.format(l));
+        match e {
+            BookError::InvalidPrice { price } => format!("price must be > 0, got {}", px(*price)),
+            BookError::InvalidQuantity { qty } => format!("quantity must be > 0, got {}", q(*qty)),
+            BookError::Overfill { id, requested, remaining, symbol } => format!(
+                "cannot execute {} of order id {} in {symbol}: only {} remaining",
+                q(*requested),
+                id.quoted(),
+                q(*remaining)
+            ),
+            BookError::CrossingModify { id, side, price, opposite_best, symbol } => format!(
+                "modify of {side} order id {} in {symbol} to price {} would cross the opposite best {}",
+                id.quoted(),
+                px(*price),
+                px(*opposite_best)
+            ),
+            BookError::QuantityOverflow { price, symbol } => {
+                format!("the quantity at price {} in {symbol} would overflow", px(*price))
+            }
+            other => other.to_string(),
         }
     }
 

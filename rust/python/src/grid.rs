@@ -152,6 +152,22 @@ impl Grid {
         Ok(r as i64)
     }
 
+    /// `units` whole steps as an exact decimal string ("100.25", "0.3").
+    pub fn format(self, units: i64) -> String {
+        let v = units as i128 * self.mantissa as i128;
+        let (neg, digits) = (v < 0, v.unsigned_abs().to_string());
+        let s = self.scale as usize;
+        let text = if s == 0 {
+            digits
+        } else {
+            let padded = format!("{digits:0>width$}", width = s + 1);
+            let (i, f) = padded.split_at(padded.len() - s);
+            let f = f.trim_end_matches('0');
+            if f.is_empty() { i.to_string() } else { format!("{i}.{f}") }
+        };
+        if neg { format!("-{text}") } else { text }
+    }
+
     /// Whole steps back to a float (correctly rounded while units * mantissa < 2^53).
     pub fn float_of(self, units: i64) -> f64 {
         (units as i128 * self.mantissa as i128) as f64 / 10f64.powi(self.scale as i32)

@@ -53,17 +53,40 @@ pub(crate) fn create(path: &Path, opts: &JournalOptions) -> Result<()> {
     }
 }
 
-/// Removes compaction temp files a crash left next to `path`. Only the lock holder calls it.
+/// Removes temp files a crash left next to `path`. Only the lock holder calls it.
+/// Compaction temps (`.NAME.compact-*`) are made only by lock holders, so any is stale.
+/// Creation temps (`.NAME.new-PID-NONCE`) may belong to a process creating the file right
+/// now: they are removed only when that process is gone.
 pub(crate) fn remove_stale_temps(path: &Path) {
     let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return;
     };
-    let prefix = format!(".{name}.compact-");
-    if let Ok(dir) = std::fs::read_dir(sys::parent_dir(path)) {
-        for e in dir.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_file(e.path());
-            }
+    let compact = format!(".{name}.compact-");
+    let new = format!(".{name}.new-");
+    let Ok(dir) = std::fs::read_dir(sys::parent_dir(path)) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let stale = if file.starts_with(&compact) {
+            true
+        } else if let Some(rest) = file.strip_prefix(&new) {
+            let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
+            pid.is_some_and(|pid| !process_alive(pid))
+        } else {
+            false
+        };
+        if stale {
+            let _ = std::fs::remove_file(e.path());
         }
     }
+}
+
+fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
