@@ -276,3 +276,12 @@ def test_a_damaged_file_as_a_subprocess(data: Path) -> None:
         check=False,
     )
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and p.stdout == ""
+
+
+def test_bench_quick_runs_one_section(tmp_path: Path) -> None:
+    pytest.importorskip("hdrh", reason="pinnacle[bench] extras not installed")
+    from pinnacle.cli import main
+
+    out = tmp_path / "bench"
+    assert main(["bench", "--only", "recovery", "--out", str(out)]) == 0
+    assert "recovery" in (out / "results.md").read_text()
