@@ -84,7 +84,7 @@ def temp_name(final_name: str) -> str:
     return f".{final_name}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes | memoryview) -> None:
     """Writes ``data`` to ``path`` atomically and durably.
 
     A new temporary file in the same directory (O_CREAT | O_EXCL, mode 0600) receives all
