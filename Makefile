@@ -46,7 +46,9 @@ fmt: $(PY)
 
 bench: build-dev
 	$(PY) -m pip install --quiet -r benches/requirements.txt
-	$(PY) benches/run.py --full
+	$(PY) benches/run.py --full --out bench-results/full
+	cp bench-results/full/results.md docs/benchmarks.md
+	cp bench-results/full/*.png docs/
 	cargo bench -p pinnacle-core
 
 # Bounded fuzzing of every parser (FUZZ_SECONDS each; new inputs go to a temp dir, the
