@@ -6,8 +6,8 @@ use crate::grid::Grid;
 use crate::journal::PyJournal;
 use numpy::PyArray1;
 use pinnacle_book::{
-    decode_snapshot, BookError, EngineError, Fill, JournaledBook, Op, Order, OrderBook, OrderId, Outcome, Side,
-    SnapshotMeta,
+    decode_snapshot, BookError, EngineError, Fill, JournaledBook, Op, Order, OrderBook, OrderId, Outcome,
+    Side, SnapshotMeta,
 };
 use pinnacle_core::SyncPolicy;
 use pyo3::prelude::*;

@@ -163,9 +163,17 @@ impl Grid {
             let padded = format!("{digits:0>width$}", width = s + 1);
             let (i, f) = padded.split_at(padded.len() - s);
             let f = f.trim_end_matches('0');
-            if f.is_empty() { i.to_string() } else { format!("{i}.{f}") }
+            if f.is_empty() {
+                i.to_string()
+            } else {
+                format!("{i}.{f}")
+            }
         };
-        if neg { format!("-{text}") } else { text }
+        if neg {
+            format!("-{text}")
+        } else {
+            text
+        }
     }
 
     /// Whole steps back to a float (correctly rounded while units * mantissa < 2^53).

@@ -3,9 +3,9 @@
 
 use crate::book::PyOrderBook;
 use crate::errors::{engine_err, invalid, JournalClosedError};
+use numpy::{PyArray1, PyArrayMethods};
 use pinnacle_book::{EngineError, ShadowBook};
 use pyo3::prelude::*;
-use numpy::{PyArray1, PyArrayMethods};
 use pyo3::types::PyMemoryView;
 use std::path::PathBuf;
 
