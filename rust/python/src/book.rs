@@ -1,136 +1,19 @@
-//! `pinnacle._core.OrderBook` and friends: conversions around `pinnacle_book`.
+//! `pinnacle._core.OrderBook`: conversions around `pinnacle_book::JournaledBook`.
 
 use crate::convert;
-use crate::errors::{engine_err, invalid, snapshot_err, type_error, OrderBookError};
+use crate::errors::{engine_err, invalid, snapshot_err, OrderBookError};
 use crate::grid::Grid;
 use crate::journal::PyJournal;
+use crate::orders::{self, id_object, side_name, PyFill, PyOrder, PySnapshotInfo};
 use numpy::PyArray1;
 use pinnacle_book::{
-    decode_snapshot, BookError, EngineError, Fill, JournaledBook, Op, Order, OrderBook, OrderId, Outcome,
-    Side, SnapshotMeta,
+    decode_snapshot, BookError, EngineError, Fill, JournaledBook, Op, Order, OrderBook, Outcome,
 };
 use pinnacle_core::SyncPolicy;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyInt, PyString};
+use pyo3::types::{PyBytes, PyString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return OrderId::string(s.to_str()?).map_err(|e| invalid(e.to_string()));
-    }
-    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
-        return obj
-            .extract::<u64>()
-            .map(OrderId::Int)
-            .map_err(|_| invalid(format!("an int order id must be between 0 and 2**64-1, got {obj}")));
-    }
-    Err(type_error(format!(
-        "order_id must be a str (at most 64 UTF-8 bytes) or a non-negative int, not {}",
-        obj.get_type().name()?
-    )))
-}
-
-fn id_object(py: Python<'_>, id: &OrderId) -> PyResult<Py<PyAny>> {
-    Ok(match id {
-        OrderId::Int(v) => v.into_pyobject(py)?.into_any().unbind(),
-        OrderId::Str(s) => PyString::new(py, s.as_str()).into_any().unbind(),
-    })
-}
-
-fn side(obj: &Bound<'_, PyAny>) -> PyResult<Side> {
-    let s = obj
-        .cast::<PyString>()
-        .map_err(|_| type_error("side must be 'buy' or 'sell' (or pinnacle.Side)"))?
-        .to_str()?;
-    match s {
-        "buy" | "BUY" | "Buy" => Ok(Side::Buy),
-        "sell" | "SELL" | "Sell" => Ok(Side::Sell),
-        other => Err(invalid(format!("side must be 'buy' or 'sell', got {other:?}"))),
-    }
-}
-
-fn side_name(s: Side) -> &'static str {
-    match s {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
-    }
-}
-
-/// A resting order (a copy; later book changes do not alter it).
-#[pyclass(name = "Order", module = "pinnacle._core", frozen, get_all)]
-pub struct PyOrder {
-    order_id: Py<PyAny>,
-    side: &'static str,
-    price: f64,
-    quantity: f64,
-    filled_quantity: f64,
-    remaining_quantity: f64,
-    timestamp_ns: i64,
-}
-
-#[pymethods]
-impl PyOrder {
-    fn __repr__(&self, py: Python<'_>) -> String {
-        format!(
-            "Order(order_id={}, side='{}', price={}, quantity={}, filled_quantity={}, timestamp_ns={})",
-            self.order_id.bind(py).repr().map(|r| r.to_string()).unwrap_or_default(),
-            self.side,
-            self.price,
-            self.quantity,
-            self.filled_quantity,
-            self.timestamp_ns
-        )
-    }
-}
-
-/// One execution: `side` is the resting (maker) order's side; `taker_order_id` is None
-/// for `execute_order` and market orders.
-#[pyclass(name = "Fill", module = "pinnacle._core", frozen, get_all)]
-pub struct PyFill {
-    maker_order_id: Py<PyAny>,
-    taker_order_id: Option<Py<PyAny>>,
-    side: &'static str,
-    price: f64,
-    quantity: f64,
-    timestamp_ns: i64,
-}
-
-#[pymethods]
-impl PyFill {
-    fn __repr__(&self, py: Python<'_>) -> String {
-        let id = |o: &Py<PyAny>| o.bind(py).repr().map(|r| r.to_string()).unwrap_or_default();
-        format!(
-            "Fill(maker_order_id={}, taker_order_id={}, side='{}', price={}, quantity={}, timestamp_ns={})",
-            id(&self.maker_order_id),
-            self.taker_order_id.as_ref().map_or("None".to_string(), id),
-            self.side,
-            self.price,
-            self.quantity,
-            self.timestamp_ns
-        )
-    }
-}
-
-/// Header of a validated snapshot.
-#[pyclass(name = "SnapshotInfo", module = "pinnacle._core", frozen, get_all)]
-pub struct PySnapshotInfo {
-    covered_seq: u64,
-    created_ns: i64,
-    symbol: String,
-    order_count: u64,
-}
-
-impl From<SnapshotMeta> for PySnapshotInfo {
-    fn from(m: SnapshotMeta) -> Self {
-        PySnapshotInfo {
-            covered_seq: m.covered_seq,
-            created_ns: m.created_ns,
-            symbol: m.symbol,
-            order_count: m.order_count,
-        }
-    }
-}
 
 /// A limit order book with price-time priority, exact tick/lot arithmetic, and (with a
 /// journal) write-ahead journaling of every change.
@@ -275,8 +158,8 @@ impl PyOrderBook {
         timestamp_ns: Option<i64>,
     ) -> PyResult<Vec<PyFill>> {
         let op = Op::Add {
-            id: self::order_id(order_id)?,
-            side: self::side(side)?,
+            id: orders::order_id(order_id)?,
+            side: orders::side(side)?,
             price: self.price.units_of(price, "price")?,
             qty: self.qty.units_of(quantity, "quantity")?,
             ts: Self::ts(timestamp_ns)?,
@@ -293,7 +176,7 @@ impl PyOrderBook {
         order_id: &Bound<'_, PyAny>,
         timestamp_ns: Option<i64>,
     ) -> PyResult<bool> {
-        let op = Op::Cancel { id: self::order_id(order_id)?, ts: Self::ts(timestamp_ns)? };
+        let op = Op::Cancel { id: orders::order_id(order_id)?, ts: Self::ts(timestamp_ns)? };
         Ok(matches!(self.run(py, op)?, Outcome::Cancelled(true)))
     }
 
@@ -307,7 +190,7 @@ impl PyOrderBook {
         timestamp_ns: Option<i64>,
     ) -> PyResult<PyFill> {
         let op = Op::Execute {
-            id: self::order_id(order_id)?,
+            id: orders::order_id(order_id)?,
             qty: self.qty.units_of(quantity, "quantity")?,
             ts: Self::ts(timestamp_ns)?,
         };
@@ -328,7 +211,7 @@ impl PyOrderBook {
         timestamp_ns: Option<i64>,
     ) -> PyResult<Vec<PyFill>> {
         let op = Op::Market {
-            side: self::side(side)?,
+            side: orders::side(side)?,
             qty: self.qty.units_of(quantity, "quantity")?,
             ts: Self::ts(timestamp_ns)?,
         };
@@ -351,7 +234,7 @@ impl PyOrderBook {
             return Err(invalid("modify_order needs a new price, a new quantity or both"));
         }
         let op = Op::Modify {
-            id: self::order_id(order_id)?,
+            id: orders::order_id(order_id)?,
             price: price.map(|p| self.price.units_of(p, "price")).transpose()?,
             qty: quantity.map(|q| self.qty.units_of(q, "quantity")).transpose()?,
             ts: Self::ts(timestamp_ns)?,
@@ -407,7 +290,7 @@ impl PyOrderBook {
     }
 
     fn get_order(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Option<PyOrder>> {
-        let id = self::order_id(order_id)?;
+        let id = orders::order_id(order_id)?;
         self.inner.with_book(|b| b.get_order(&id)).map(|o| self.order(py, &o)).transpose()
     }
 

@@ -7,6 +7,7 @@ mod entry;
 mod errors;
 mod grid;
 mod journal;
+mod orders;
 mod reader;
 mod shadow;
 
@@ -43,11 +44,13 @@ fn _durable_image(py: Python<'_>, path: std::path::PathBuf) -> Option<Py<pyo3::t
 #[pymodule]
 mod _core {
     #[pymodule_export]
-    use super::book::{PyFill, PyOrder, PyOrderBook, PySnapshotInfo};
+    use super::book::PyOrderBook;
     #[pymodule_export]
     use super::entry::{PyEntry, PyRecoveryReport};
     #[pymodule_export]
     use super::journal::{EntryIterator, PyJournal};
+    #[pymodule_export]
+    use super::orders::{PyFill, PyOrder, PySnapshotInfo};
     #[pymodule_export]
     use super::reader::PyJournalReader;
     #[pymodule_export]
