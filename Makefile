@@ -17,9 +17,10 @@ venv: $(PY)
 build-dev: $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 
-# The main job: journal, simulate a crash, recover, verify.
+# The main job: the crash-recovery drill (trade, SIGKILL, recover, verify every book,
+# order and position against the acknowledged operations).
 demo: build-dev
-	$(PY) examples/quickstart.py
+	$(VENV)/bin/pinnacle demo
 
 test-rust:
 	$(CARGO_TEST)

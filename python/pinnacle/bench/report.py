@@ -9,6 +9,7 @@ from pinnacle.bench.harness import num
 
 LATENCY_PLOT = "latency_append.png"
 THREADS_PLOT = "durable_threads.png"
+RECOVERY_PLOT = "recovery_length.png"
 
 
 def _cells(row: list[Any]) -> str:
@@ -166,12 +167,36 @@ def _plot_threads(plt: Any, data: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _plot_recovery(plt: Any, data: dict[str, Any], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ops, seconds = data["ops"], data["seconds"]
+    ax.plot(ops, seconds, marker="o", label="PersistenceManager.recover_state (scan + verify + replay)")
+    # A line through the smallest size with slope 1: what linear scaling looks like.
+    ax.plot(
+        ops, [seconds[0] * n / ops[0] for n in ops], color="grey", linestyle="--", linewidth=1, label="linear"
+    )
+    ax.plot(
+        [1_000_000], [0.35], marker="x", color="tab:red", linestyle="none", label="target: 1 M ops ≤ 0.35 s"
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("journaled book operations (no snapshot)")
+    ax.set_ylabel("recovery time (s)")
+    ax.set_title("Recovery time against journal length")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def write_plots(results: dict[str, Any], out: Path) -> tuple[dict[str, str], str | None]:
     """Draws the plots whose data this run has; returns {series: file name} and, when
     matplotlib is missing, a note saying so."""
     wanted = {
         "latency_append": (LATENCY_PLOT, _plot_latency),
         "durable_threads": (THREADS_PLOT, _plot_threads),
+        "recovery_length": (RECOVERY_PLOT, _plot_recovery),
     }
     found = {
         key: s["series"][key]

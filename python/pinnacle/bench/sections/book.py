@@ -175,6 +175,10 @@ def run(ctx: Context) -> SectionResult:
         "A fresh process per row (journal scan + CRC verify + Rust replay); the journal was just written."
     )
     res.tables.append(r)
+    res.series["recovery_length"] = {
+        "ops": list(sizes),
+        "seconds": [res.metrics[f"recovery_s_{ops}"] for ops in sizes],
+    }
 
     s = Table(
         "Snapshots against book size",
