@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pinnacle_core::format::entry;
-use pinnacle_core::{Journal, JournalOptions};
+use pinnacle_core::{Journal, JournalOptions, SyncPolicy};
 use std::hint::black_box;
 
 fn opts() -> JournalOptions {
@@ -64,6 +64,37 @@ fn bench_append_resident(c: &mut Criterion, payload: &[u8]) {
     g.finish();
 }
 
+/// Durable appends (`sync="always"`) from N threads sharing one journal, without Python in
+/// the way: how far group commit takes throughput when threads wake at native speed. The
+/// journal lives where `TMPDIR` points; run it on the disk you care about.
+fn bench_group_commit(c: &mut Criterion) {
+    let payload = [7u8; 64];
+    let mut g = c.benchmark_group("durable_append");
+    g.sample_size(10);
+    for threads in [1u64, 8] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let durable = JournalOptions { sync: SyncPolicy::Always, ..opts() };
+        let j = Journal::open(dir.path().join("durable.journal"), durable).expect("open");
+        g.throughput(Throughput::Elements(threads));
+        g.bench_function(format!("threads_{threads}"), |b| {
+            b.iter_custom(|iters| {
+                let started = std::time::Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        s.spawn(|| {
+                            for _ in 0..iters {
+                                j.append(1, black_box(&payload), Some(1)).expect("append");
+                            }
+                        });
+                    }
+                });
+                started.elapsed()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn bench_codec(c: &mut Criterion) {
     let payload = [7u8; 64];
     let mut buf = vec![0u8; entry::encoded_len(64)];
@@ -96,5 +127,5 @@ fn bench_scan(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_append, bench_codec, bench_scan);
+criterion_group!(benches, bench_append, bench_group_commit, bench_codec, bench_scan);
 criterion_main!(benches);

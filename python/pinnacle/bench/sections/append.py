@@ -12,6 +12,7 @@ from pinnacle.bench.baselines import (
     MmapJournal,
     PinnacleLog,
     SqliteLog,
+    TimingFloor,
     lmdb_missing,
 )
 from pinnacle.bench.harness import (
@@ -32,6 +33,7 @@ from pinnacle.bench.sections.common import LATENCY_COLUMNS, latency_cells, measu
 
 HEADLINE = "pinnacle"
 PEERS = ("file", "mmap", "sqlite", "lmdb")
+FLOOR = "floor"
 
 
 def methods(cfg: Config) -> list[Method]:
@@ -55,6 +57,7 @@ def methods(cfg: Config) -> list[Method]:
         Method("mmap", "pure-Python mmap journal (struct + zlib.crc32)", MmapJournal),
         Method("sqlite", "sqlite3 WAL, synchronous=OFF, one txn, `INSERT`", SqliteLog),
         Method("lmdb", "py-lmdb `txn.put(append=True)`, one txn", LmdbLog, missing=lmdb_missing()),
+        Method(FLOOR, "timing floor: a call that only takes `len(payload)` (no store)", TimingFloor),
     ]
 
 
@@ -68,11 +71,14 @@ def run(ctx: Context) -> SectionResult:
     res = SectionResult(tables=[table])
     for m, st in measured:
         speedup = st.median_ns / head.median_ns
-        table.rows.append([m.label, *latency_cells(st), num(st.faults_per_kop, 1), times(speedup)])
+        shown = "—" if m.key == FLOOR else times(speedup)
+        table.rows.append([m.label, *latency_cells(st), num(st.faults_per_kop, 1), shown])
         for name in ("median_ns", "p50", "p99", "p999", "max"):
             res.metrics[f"append.{m.key}.{name}"] = getattr(st, name)
         if m.key in PEERS:
             res.metrics[f"append.speedup.{m.key}"] = speedup
+    floor = next(st for m, st in measured if m.key == FLOOR)
+    res.metrics["append.pinnacle.p999_above_floor"] = head.p999 - floor.p999
     res.series["latency_append"] = {
         m.label: {"curve": st.curve, "max": st.max, "samples": st.samples} for m, st in measured
     }
@@ -84,6 +90,8 @@ def run(ctx: Context) -> SectionResult:
         "The `(kind, payload, ts)` row shows pinnacle without its clock read.",
         "pinnacle speedup = that method's median / pinnacle's median (first row), same run. "
         "Page faults: minor faults of the calling thread (the writer), not of pinnacle's prefault thread.",
+        "The timing floor row is no store at all, timed the same way: its tail (timer interrupts, "
+        "hypervisor exits landing inside a timed call) is the machine's, and bounds what any row can show.",
         *skipped,
     ]
     return res
@@ -96,6 +104,13 @@ SECTION = Section(
     targets=(
         Target("Python append median ≤ 250 ns", "append.pinnacle.median_ns", 250, "ns", at_most=True),
         Target("append p99.9 ≤ 2 µs", "append.pinnacle.p999", 2000, "ns", at_most=True),
+        Target(
+            "append p99.9 above the timing floor's p99.9 ≤ 2 µs",
+            "append.pinnacle.p999_above_floor",
+            2000,
+            "ns",
+            at_most=True,
+        ),
         Target("≥ 1.4× faster than buffered f.write", "append.speedup.file", 1.4, "×", at_most=False),
         Target(
             "≥ 3.5× faster than the pure-Python mmap journal", "append.speedup.mmap", 3.5, "×", at_most=False
