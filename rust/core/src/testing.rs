@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// (device, inode) of a file.
 type FileKey = (u64, u64);
 
 static TRACKING: AtomicBool = AtomicBool::new(false);
+static SYNCS: AtomicU64 = AtomicU64::new(0);
 static IMAGES: parking_lot::Mutex<Option<HashMap<FileKey, Vec<u8>>>> = parking_lot::Mutex::new(None);
 
 /// Turns tracking on (forgetting earlier images) or off.
@@ -43,8 +44,14 @@ pub(crate) fn before_sync(file: &File) -> Option<(FileKey, Vec<u8>)> {
     Some(((m.dev(), m.ino()), bytes))
 }
 
+/// Data syncs that succeeded while tracking was on (every journal in the process).
+pub fn durable_syncs() -> u64 {
+    SYNCS.load(Ordering::SeqCst)
+}
+
 pub(crate) fn after_sync(snapshot: Option<(FileKey, Vec<u8>)>) {
     if let Some((key, bytes)) = snapshot {
+        SYNCS.fetch_add(1, Ordering::SeqCst);
         if let Some(images) = IMAGES.lock().as_mut() {
             images.insert(key, bytes);
         }

@@ -6,6 +6,11 @@
 //!   without `state` held, so appends continue meanwhile; callers waiting at the gate are
 //!   all woken when a sync completes, those whose bytes it covered return at once, and
 //!   one of the others leads the next sync (group commit).
+//! - A leader syncing for an append first waits, at most a quarter of the last sync's
+//!   duration, until as many appenders are pending as the last grouped sync served (the
+//!   commit delay of PostgreSQL and MySQL, bounded and self-tuning): without it the first
+//!   thread back after a sync starts the next one alone and the rest wait a whole sync.
+//!   A lone appender never waits (the last group was itself).
 //! - A header written during a sync records the `durable_end` of the *previous* completed
 //!   sync, never the one in flight: after a crash mid-sync the header never claims bytes
 //!   that may not have reached the disk.
@@ -18,24 +23,44 @@ use crate::sys;
 use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What completed syncs made durable, as the gate's waiters see it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Durable {
     pub epoch: u64,
     pub end: usize,
 }
 
+/// True when `durable` covers an append ending at `target` (a compaction since then made
+/// every earlier byte durable in the new file).
+fn covers(durable: Durable, target: Durable) -> bool {
+    durable.epoch != target.epoch || durable.end >= target.end
+}
+
 struct GateState {
     busy: bool,
     durable: Durable,
+    /// The end of every append whose caller is waiting at the gate for it to be durable.
+    pending: Vec<Durable>,
+    /// Appenders the last grouped sync served, counting those that arrived during it.
+    group: usize,
+    /// How long the last sync took.
+    last_sync: Duration,
+}
+
+impl GateState {
+    fn uncovered(&self) -> usize {
+        self.pending.iter().filter(|t| !covers(self.durable, **t)).count()
+    }
 }
 
 /// Admits one sync, seal or compaction at a time.
 pub(crate) struct SyncGate {
     state: Mutex<GateState>,
     done: Condvar,
+    /// Signalled when an appender starts waiting (a gathering leader counts them).
+    arrived: Condvar,
 }
 
 /// Holding the gate; dropping it wakes every waiter.
@@ -45,23 +70,34 @@ pub(crate) struct GateGuard<'a> {
 
 impl SyncGate {
     pub fn new(durable: Durable) -> SyncGate {
-        SyncGate { state: Mutex::new(GateState { busy: false, durable }), done: Condvar::new() }
+        let state =
+            GateState { busy: false, durable, pending: Vec::new(), group: 1, last_sync: Duration::ZERO };
+        SyncGate { state: Mutex::new(state), done: Condvar::new(), arrived: Condvar::new() }
     }
 
-    /// Waits for the gate; None if, meanwhile, `covered` became true of what completed
-    /// syncs made durable (the caller has nothing left to do).
-    pub fn enter(&self, covered: impl Fn(Durable) -> bool) -> Option<GateGuard<'_>> {
+    /// Waits for the gate; None if, meanwhile, completed syncs made `target` (the end of
+    /// the caller's append) durable, so the caller has nothing left to do. `target: None`
+    /// asks for the gate whatever is durable.
+    pub fn enter(&self, target: Option<Durable>) -> Option<GateGuard<'_>> {
         let mut g = self.state.lock();
-        loop {
-            if covered(g.durable) {
-                return None;
+        if let Some(t) = target {
+            g.pending.push(t);
+            self.arrived.notify_one();
+        }
+        let entered = loop {
+            if target.is_some_and(|t| covers(g.durable, t)) {
+                break None;
             }
             if !g.busy {
                 g.busy = true;
-                return Some(GateGuard { gate: self });
+                break Some(GateGuard { gate: self });
             }
             self.done.wait(&mut g);
+        };
+        if let Some(i) = target.and_then(|t| g.pending.iter().position(|p| *p == t)) {
+            g.pending.swap_remove(i);
         }
+        entered
     }
 
     /// Waits for the gate unconditionally.
@@ -80,6 +116,30 @@ impl GateGuard<'_> {
     pub fn record(&self, durable: Durable) {
         self.gate.state.lock().durable = durable;
     }
+
+    /// As `record`, after a sync that took `took`; `grouped`: it was led for an append, so
+    /// the appenders waiting now (served by it, or arrived during it) size the next group.
+    pub fn record_sync(&self, durable: Durable, took: Duration, grouped: bool) {
+        let mut g = self.gate.state.lock();
+        if grouped {
+            g.group = 1 + g.uncovered();
+        }
+        g.last_sync = took;
+        g.durable = durable;
+    }
+
+    /// The commit delay (see the module's ordering rules): waits until the leader and the
+    /// pending appenders are as many as the last group, or a quarter of the last sync's
+    /// duration has passed.
+    pub fn gather(&self) {
+        let mut g = self.gate.state.lock();
+        let deadline = Instant::now() + g.last_sync / 4;
+        while 1 + g.uncovered() < g.group {
+            if self.gate.arrived.wait_until(&mut g, deadline).timed_out() {
+                break;
+            }
+        }
+    }
 }
 
 impl Drop for GateGuard<'_> {
@@ -96,8 +156,12 @@ impl Shared {
     /// Makes everything appended so far durable. With `target = Some((epoch, end))`, returns
     /// as soon as bytes up to `end` of that file generation are durable, whoever synced them.
     pub(crate) fn make_durable(&self, target: Option<(u64, usize)>) -> Result<()> {
-        let covered = |d: Durable| target.is_some_and(|(epoch, end)| d.epoch != epoch || d.end >= end);
-        let Some(gate) = self.gate.enter(covered) else { return Ok(()) };
+        let Some(gate) = self.gate.enter(target.map(|(epoch, end)| Durable { epoch, end })) else {
+            return Ok(());
+        };
+        if target.is_some() {
+            gate.gather();
+        }
         let mut st = self.state.lock();
         st.check_writable(&self.path)?;
         if let Some((epoch, end)) = target {
@@ -126,7 +190,9 @@ impl Shared {
         drop(st);
         // SAFETY: `base` is the current mapping, which covers `pos` and cannot move or be
         // unmapped while `mapped` (its read lock) is held.
+        let started = Instant::now();
         let synced = unsafe { sys::sync_range(&file, &self.path, base, header_dirty, prev, pos) };
+        let took = started.elapsed();
         drop(mapped);
         let mut st = self.state.lock();
         match synced {
@@ -134,7 +200,7 @@ impl Shared {
                 if st.epoch == epoch && pos > st.durable_end {
                     st.durable_end = pos;
                 }
-                gate.record(Durable { epoch: st.epoch, end: st.durable_end });
+                gate.record_sync(Durable { epoch: st.epoch, end: st.durable_end }, took, target.is_some());
                 Ok(())
             }
             Err(e) => {
