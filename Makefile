@@ -71,7 +71,7 @@ fuzz:
 reliability: build-dev
 	mkdir -p bench-results
 	$(MAKE) --no-print-directory fuzz 2>&1 | tee bench-results/fuzz.log
-	$(PY) -m pytest -m reliability --scorecard docs/reliability.md --fuzz-log bench-results/fuzz.log
+	$(PY) -m pytest tests -m reliability --scorecard docs/reliability.md --fuzz-log bench-results/fuzz.log
 
 # Release artefacts work when installed: build a wheel and an sdist with maturin, install
 # each into a fresh venv, and run the test suite against the installed package (the
