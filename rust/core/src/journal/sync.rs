@@ -7,7 +7,7 @@
 //!   all woken when a sync completes, those whose bytes it covered return at once, and
 //!   one of the others leads the next sync (group commit).
 //! - A leader syncing for an append first waits, at most a quarter of the last sync's
-//!   duration, until as many appenders are pending as the last grouped sync served (the
+//!   duration (and at most 2 ms), until as many appenders are pending as the last grouped sync served (the
 //!   commit delay of PostgreSQL and MySQL, bounded and self-tuning): without it the first
 //!   thread back after a sync starts the next one alone and the rest wait a whole sync.
 //!   A lone appender never waits (the last group was itself).
@@ -133,7 +133,7 @@ impl GateGuard<'_> {
     /// duration has passed.
     pub fn gather(&self) {
         let mut g = self.gate.state.lock();
-        let deadline = Instant::now() + g.last_sync / 4;
+        let deadline = Instant::now() + (g.last_sync / 4).min(MAX_COMMIT_DELAY);
         while 1 + g.uncovered() < g.group {
             if self.gate.arrived.wait_until(&mut g, deadline).timed_out() {
                 break;
@@ -148,6 +148,9 @@ impl Drop for GateGuard<'_> {
         self.gate.done.notify_all();
     }
 }
+
+/// Upper bound of the commit delay, whatever one slow sync took.
+const MAX_COMMIT_DELAY: Duration = Duration::from_millis(2);
 
 /// Minimum time between two header rewrites by ordinary syncs (seals always rewrite it).
 const HEADER_REFRESH: std::time::Duration = std::time::Duration::from_millis(100);
