@@ -199,3 +199,29 @@ fn check_payloads_upto_end(j: &Journal) {
         assert_eq!(c.payload(i), &payload(c.seq[i])[..], "seq {}", c.seq[i]);
     }
 }
+
+/// Large enough for a helper thread to fault the result columns in while they are filled,
+/// with a writer appending meanwhile (so the columns may outgrow what was reserved).
+#[test]
+fn a_large_bulk_read_while_a_writer_appends_returns_every_entry_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path().join("big.journal"), small_opts()).unwrap();
+    let payloads: Vec<Vec<u8>> = (1..=400_000u64).map(payload).collect();
+    for chunk in payloads.chunks(50_000) {
+        j.append_batch(7, &chunk.iter().map(|p| &p[..]).collect::<Vec<_>>(), None).unwrap();
+    }
+    let c = std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..2_000 {
+                j.append(7, &payload(j.next_seq()), None).unwrap();
+            }
+        });
+        j.read_all(0).unwrap()
+    });
+    assert!(c.len() >= 400_000);
+    assert_eq!(c.seq, (1..=c.len() as u64).collect::<Vec<_>>());
+    for i in 0..c.len() {
+        assert_eq!(c.payload(i), &payload(c.seq[i])[..], "seq {}", c.seq[i]);
+    }
+    check_payloads_upto_end(&j);
+}

@@ -58,11 +58,12 @@ pub fn entry_list(py: Python<'_>, c: &Columns) -> PyResult<Vec<Py<PyEntry>>> {
 pub fn entry_array<'py>(py: Python<'py>, c: Columns) -> PyResult<Bound<'py, PyAny>> {
     let n = c.len();
     let (width, lengths, padded) = py.detach(move || {
-        let width = c.max_payload_len();
         let mut lengths: Vec<u32> = Vec::with_capacity(n);
         pinnacle_core::sys::advise_hugepages(&lengths);
         lengths.extend(c.offsets.windows(2).map(|w| (w[1] - w[0]) as u32));
-        let padded = if lengths.iter().all(|&l| l as usize == width) {
+        let (shortest, longest) = lengths.iter().fold((u32::MAX, 0), |(lo, hi), &l| (lo.min(l), hi.max(l)));
+        let width = longest as usize;
+        let padded = if n == 0 || shortest == longest {
             c.data
         } else {
             let mut p = Vec::with_capacity(n * width);

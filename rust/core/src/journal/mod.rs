@@ -82,6 +82,23 @@ impl Columns {
         &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
+    /// Address and length in bytes of each column's unused capacity (where the next rows
+    /// go), in no particular order.
+    pub(crate) fn spare_capacity(&self) -> [(usize, usize); 6] {
+        fn spare<T>(v: &[T], capacity: usize) -> (usize, usize) {
+            let size = std::mem::size_of::<T>();
+            (v.as_ptr() as usize + std::mem::size_of_val(v), (capacity - v.len()) * size)
+        }
+        [
+            spare(&self.seq, self.seq.capacity()),
+            spare(&self.kind, self.kind.capacity()),
+            spare(&self.flags, self.flags.capacity()),
+            spare(&self.timestamp_ns, self.timestamp_ns.capacity()),
+            spare(&self.offsets, self.offsets.capacity()),
+            spare(&self.data, self.data.capacity()),
+        ]
+    }
+
     pub(crate) fn push(&mut self, e: &EntryRef<'_>) {
         self.seq.push(e.seq);
         self.kind.push(e.kind);
@@ -89,10 +106,5 @@ impl Columns {
         self.timestamp_ns.push(e.timestamp_ns);
         self.data.extend_from_slice(e.payload);
         self.offsets.push(self.data.len() as u64);
-    }
-
-    /// Length of the longest payload.
-    pub fn max_payload_len(&self) -> usize {
-        self.offsets.windows(2).map(|w| (w[1] - w[0]) as usize).max().unwrap_or(0)
     }
 }
