@@ -281,7 +281,9 @@ impl Journal {
             let st = self.shared.state.lock();
             st.check_open(&self.shared.path)?;
             let (off, ordinal) = st.locate(from_seq);
-            ((st.entries - ordinal) as usize, st.write_pos - off)
+            let damaged: usize =
+                st.skipped.iter().map(|&(a, b)| b.min(st.write_pos).saturating_sub(a.max(off))).sum();
+            ((st.entries - ordinal) as usize, st.write_pos - off - damaged)
         };
         // Payload bytes are at most the entries' bytes on disk less their headers; entries
         // appended meanwhile just grow the vectors.
