@@ -18,6 +18,7 @@ KIND_FILL = 1
 
 def main() -> None:
     data_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="pinnacle-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "fills.journal"
 
     j = Journal(path, sync="interval", sync_interval_ms=10)

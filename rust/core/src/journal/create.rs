@@ -27,6 +27,15 @@ pub(crate) fn write_fresh_header(file: &File, path: &Path, header: &Header) -> R
 }
 
 pub(crate) fn create(path: &Path, opts: &JournalOptions) -> Result<()> {
+    let dir = sys::parent_dir(path);
+    if !dir.is_dir() {
+        // Named here: otherwise the error would name the temp file below.
+        return Err(Error::io(
+            "create journal in directory",
+            dir,
+            std::io::Error::from_raw_os_error(libc::ENOENT),
+        ));
+    }
     let tmp = temp_path(path, "new");
     let file = sys::create_new(&tmp)?;
     let made = (|| {
