@@ -1,11 +1,10 @@
-//! Timing checks, ignored by default. Run with
-//! `cargo test -p pinnacle-book --release --test perf -- --ignored --nocapture`.
-
-use std::time::Instant;
+//! A realistic mixed workload (adds, cancels, executions, modifies, market orders) at
+//! scale: replaying its journal rebuilds the live book exactly, and a snapshot of a large
+//! book decodes to the same book. Timing lives in `benches/replay.rs`, not here.
 
 use pinnacle_book::{decode_snapshot, encode_snapshot, Op, OrderBook, OrderId, Side};
 
-const N: usize = 1_000_000;
+const N: usize = 200_000;
 
 /// xorshift64*: deterministic, dependency-free.
 struct Rng(u64);
@@ -89,31 +88,18 @@ fn journal(str_ids: bool, recent: bool) -> (Vec<u8>, Vec<usize>, OrderBook) {
 
 fn replay_case(str_ids: bool, recent: bool) {
     let (bytes, ends, live) = journal(str_ids, recent);
-    let mut best = f64::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let mut b = OrderBook::new("BTC-USD").unwrap();
-        let mut start = 0;
-        for &end in &ends {
-            b.replay(&bytes[start..end]).unwrap();
-            start = end;
-        }
-        best = best.min(t.elapsed().as_secs_f64());
-        assert_eq!(b, live);
+    let mut b = OrderBook::new("BTC-USD").unwrap();
+    let mut start = 0;
+    for &end in &ends {
+        b.replay(&bytes[start..end]).unwrap();
+        start = end;
     }
-    println!(
-        "replay {N} ops ({} ids, {} targets, {} bytes, {} resting at end): {:.1} ms",
-        if str_ids { "string" } else { "int" },
-        if recent { "recent" } else { "uniform" },
-        bytes.len(),
-        live.order_count(),
-        best * 1e3
-    );
+    assert_eq!(b, live, "replay (ids as strings: {str_ids}, recent targets: {recent})");
+    assert!(live.order_count() > 0);
 }
 
 #[test]
-#[ignore]
-fn replay_one_million_ops() {
+fn replaying_a_mixed_journal_rebuilds_the_live_book_exactly() {
     for str_ids in [false, true] {
         for recent in [false, true] {
             replay_case(str_ids, recent);
@@ -122,11 +108,9 @@ fn replay_one_million_ops() {
 }
 
 #[test]
-#[ignore]
-fn snapshot_one_million_orders() {
+fn a_snapshot_of_a_large_book_decodes_to_the_same_book() {
     let mut rng = Rng(42);
     let mut b = OrderBook::with_capacity("BTC-USD", N).unwrap();
-    let t = Instant::now();
     for i in 0..N as u64 {
         let (side, price) = if i % 2 == 0 {
             (Side::Buy, 10_000 - rng.below(5_000) as i64)
@@ -135,23 +119,8 @@ fn snapshot_one_million_orders() {
         };
         b.add_order(OrderId::Int(i), side, price, 1 + rng.below(1000) as i64, i as i64).unwrap();
     }
-    println!("add {N} resting orders: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
-
-    let t = Instant::now();
     let bytes = encode_snapshot(&b, 1, 2);
-    println!(
-        "encode snapshot of {N} orders ({} bytes): {:.1} ms",
-        bytes.len(),
-        t.elapsed().as_secs_f64() * 1e3
-    );
-
-    let mut best = f64::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let (back, meta) = decode_snapshot(&bytes).unwrap();
-        best = best.min(t.elapsed().as_secs_f64());
-        assert_eq!(meta.order_count, N as u64);
-        assert_eq!(back.depth(10), b.depth(10));
-    }
-    println!("decode snapshot of {N} orders: {:.1} ms", best * 1e3);
+    let (back, meta) = decode_snapshot(&bytes).unwrap();
+    assert_eq!(meta.order_count, N as u64);
+    assert_eq!(back, b);
 }
