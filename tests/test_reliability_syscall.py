@@ -420,6 +420,27 @@ def test_compaction(tmp_path: Path, call: str, times: str, cases: Cases) -> None
     cases.add()
 
 
+def test_compaction_directory_fsync_after_the_rename(tmp_path: Path, cases: Cases) -> None:
+    """The directory fsync that makes compaction's rename durable fails (the new file's two
+    fdatasyncs before it pass): the journal already names the compacted file, so the
+    handle is poisoned rather than trusted, and recovery finds every operation."""
+    w = World(tmp_path)
+    w.pm.snapshot("BB.B-2")
+    w.trade("AAA", 5)
+    w.trade("BB.B-2", 5)
+    _core._inject_fault("fsync", errno.EIO, 1, after=2)
+    report = w.pm.perform_maintenance()
+    journals = tmp_path / "journals"
+    assert [e for e in report.errors if f"fsync failed on {journals}:" in e], report.errors
+    poisoned = [s for s in SYMS if w.journal(s).poisoned]
+    assert len(poisoned) == 1, poisoned
+    _core._clear_faults()
+    with pytest.raises(JournalPoisonedError):
+        w.add(poisoned[0])
+    w.close_and_recover()
+    cases.add()
+
+
 # ----------------------------------------------------------------------- shutdown
 
 

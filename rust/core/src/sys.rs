@@ -46,6 +46,8 @@ impl std::str::FromStr for Call {
 struct Fault {
     call: Call,
     errno: i32,
+    /// Calls that still succeed before the failures start.
+    pass: u32,
     /// How many more calls fail; `None` = every call until cleared.
     remaining: Option<u32>,
 }
@@ -55,9 +57,15 @@ static FAULTS: parking_lot::Mutex<Vec<Fault>> = parking_lot::Mutex::new(Vec::new
 
 /// Makes the next `times` calls of `call` (every call when `None`) fail with `errno`.
 pub fn inject_fault(call: Call, errno: i32, times: Option<u32>) {
+    inject_fault_after(call, errno, times, 0);
+}
+
+/// As [`inject_fault`], but the first `pass` calls succeed: targets one call of a
+/// sequence (say the directory fsync that follows two file syncs).
+pub fn inject_fault_after(call: Call, errno: i32, times: Option<u32>, pass: u32) {
     let mut f = FAULTS.lock();
     f.retain(|x| x.call != call);
-    f.push(Fault { call, errno, remaining: times });
+    f.push(Fault { call, errno, pass, remaining: times });
     ARMED.store(true, Ordering::SeqCst);
 }
 
@@ -75,6 +83,10 @@ fn injected(call: Call) -> io::Result<()> {
     let Some(i) = faults.iter().position(|f| f.call == call) else {
         return Ok(());
     };
+    if faults[i].pass > 0 {
+        faults[i].pass -= 1;
+        return Ok(());
+    }
     let errno = faults[i].errno;
     if let Some(n) = faults[i].remaining.as_mut() {
         *n = n.saturating_sub(1);

@@ -13,13 +13,14 @@ mod shadow;
 
 use pyo3::prelude::*;
 
-/// Test hook: make the next `times` calls (all calls when None) of a system call fail.
+/// Test hook: after `after` calls that succeed, make the next `times` calls (all calls
+/// when None) of a system call fail.
 #[pyfunction]
-#[pyo3(signature = (call, errno, times=None))]
-fn _inject_fault(call: &str, errno: i32, times: Option<u32>) -> PyResult<()> {
+#[pyo3(signature = (call, errno, times=None, after=0))]
+fn _inject_fault(call: &str, errno: i32, times: Option<u32>, after: u32) -> PyResult<()> {
     use errors::IntoPyResult;
     let call = call.parse().py()?;
-    pinnacle_core::sys::inject_fault(call, errno, times);
+    pinnacle_core::sys::inject_fault_after(call, errno, times, after);
     Ok(())
 }
 
