@@ -13,9 +13,10 @@ $(PY):
 
 venv: $(PY)
 
-# Builds the extension (release profile) and installs the package editable, with test extras.
+# Builds the extension (release profile) and installs the package editable, with the test
+# extras and the benchmark suite's (its command-line test runs one section).
 build-dev: $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 
 # The main job: the crash-recovery drill (trade, SIGKILL, recover, verify every book,
 # order and position against the acknowledged operations).
@@ -83,7 +84,7 @@ dist-check: $(PY)
 	$(VENV)/bin/maturin build --release --sdist --out dist --quiet
 	for kind in wheel sdist; do \
 		$(PYTHON) -m venv $(DIST_VENV)-$$kind && \
-		$(DIST_VENV)-$$kind/bin/pip install --quiet pytest hypothesis || exit 1; \
+		$(DIST_VENV)-$$kind/bin/pip install --quiet pytest hypothesis -r benches/requirements.txt || exit 1; \
 	done
 	$(DIST_VENV)-wheel/bin/pip install --quiet dist/*.whl
 	$(DIST_VENV)-sdist/bin/pip install --quiet dist/*.tar.gz
