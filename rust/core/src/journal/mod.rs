@@ -1,5 +1,6 @@
 //! The journal: writer, opening scan, durability, compaction and cross-process reader.
 
+pub(crate) mod bulk;
 pub(crate) mod compact;
 pub(crate) mod create;
 pub(crate) mod index;

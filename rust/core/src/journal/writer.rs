@@ -46,27 +46,6 @@ fn header_error(path: &Path, e: SlotError) -> Error {
     }
 }
 
-/// Result columns at least this large get a helper thread faulting their pages in.
-const POPULATE_ALONGSIDE_MIN: usize = 16 << 20;
-
-/// Faults in the result columns of a bulk read from a second thread while the reader fills
-/// them: fresh memory costs a page fault (and, on a VM, a hypervisor exit) per page, which
-/// otherwise dominates a bulk read. Goes through every column in step, front to back, the
-/// order the reader fills them; populating changes no byte, so it may race the writes.
-fn populate_alongside(columns: &[(usize, usize)], stop: &std::sync::atomic::AtomicBool) {
-    const STEPS: usize = 64;
-    for k in 0..STEPS {
-        for &(addr, len) in columns {
-            let (from, to) = (len * k / STEPS, len * (k + 1) / STEPS);
-            if stop.load(std::sync::atomic::Ordering::Relaxed)
-                || (to > from && !sys::populate_write(addr + from, to - from))
-            {
-                return;
-            }
-        }
-    }
-}
-
 impl Journal {
     /// Opens the journal at `path`, creating it if absent. An existing journal is scanned
     /// entry by entry (every CRC verified) and repaired according to `opts.recovery`; what
@@ -273,40 +252,6 @@ impl Journal {
             n += 1;
         }
         Ok(n)
-    }
-
-    /// Every entry with seq >= `from_seq`, read in chunks so appenders are not stalled.
-    pub fn read_all(&self, from_seq: u64) -> Result<Columns> {
-        let (entries, bytes) = {
-            let st = self.shared.state.lock();
-            st.check_open(&self.shared.path)?;
-            let (off, ordinal) = st.locate(from_seq);
-            let damaged: usize =
-                st.skipped.iter().map(|&(a, b)| b.min(st.write_pos).saturating_sub(a.max(off))).sum();
-            ((st.entries - ordinal) as usize, st.write_pos - off - damaged)
-        };
-        // Payload bytes are at most the entries' bytes on disk less their headers; entries
-        // appended meanwhile just grow the vectors.
-        let mut out = Columns::with_capacity(entries, bytes.saturating_sub(entries * entry::ENTRY_HEADER));
-        let spare = out.spare_capacity();
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        std::thread::scope(|s| {
-            if two_cores && spare.iter().map(|r| r.1).sum::<usize>() >= POPULATE_ALONGSIDE_MIN {
-                s.spawn(|| populate_alongside(&spare, &stop));
-            }
-            let mut next = from_seq;
-            let read = loop {
-                match self.read_into(next, 65_536, &mut out) {
-                    Ok(0) => break Ok(()),
-                    Ok(_) => next = out.seq[out.len() - 1] + 1,
-                    Err(e) => break Err(e),
-                }
-            };
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            read
-        })?;
-        Ok(out)
     }
 
     pub fn path(&self) -> &Path {
