@@ -138,10 +138,8 @@ impl MapPublish {
             return false;
         }
         let n = CHUNK.min(target - from);
-        // SAFETY: [base+from, base+from+n) lies inside the live mapping (lock held), and
-        // MADV_POPULATE_WRITE only faults pages in without changing their contents.
-        let r = unsafe { libc::madvise((base + from) as *mut libc::c_void, n, libc::MADV_POPULATE_WRITE) };
-        if r != 0 {
+        // [base+from, base+from+n) lies inside the live mapping (lock held).
+        if !crate::sys::populate_write(base + from, n) {
             // Unsupported kernel (EINVAL) or anything else: stop prefaulting for good.
             self.populated.store(usize::MAX, Relaxed);
             return false;
