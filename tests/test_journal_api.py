@@ -196,7 +196,7 @@ def test_error_hierarchy_and_messages(jpath: Path, tmp_path: Path) -> None:
     with pytest.raises(PinnacleIOError) as missing:
         Journal(tmp_path / "no" / "such" / "dir.journal")
     assert missing.value.errno == errno.ENOENT
-    assert str(tmp_path / "no" / "such") in str(missing.value), "names the missing directory"
+    assert str(tmp_path / "no" / "such" / "dir.journal") in str(missing.value), "names the journal"
     assert ".new-" not in str(missing.value), "not an internal temp file"
     foreign = tmp_path / "foreign.journal"
     foreign.write_bytes(b"A" * 9000)

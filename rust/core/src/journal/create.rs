@@ -27,17 +27,13 @@ pub(crate) fn write_fresh_header(file: &File, path: &Path, header: &Header) -> R
 }
 
 pub(crate) fn create(path: &Path, opts: &JournalOptions) -> Result<()> {
-    let dir = sys::parent_dir(path);
-    if !dir.is_dir() {
-        // Named here: otherwise the error would name the temp file below.
-        return Err(Error::io(
-            "create journal in directory",
-            dir,
-            std::io::Error::from_raw_os_error(libc::ENOENT),
-        ));
-    }
     let tmp = temp_path(path, "new");
-    let file = sys::create_new(&tmp)?;
+    // The temp file's name is internal: a failure to create it (missing directory, no
+    // permission, read-only or full file system) is reported against the journal's path.
+    let file = sys::create_new(&tmp).map_err(|e| match e {
+        Error::Io { source, .. } => Error::io("create", path, source),
+        other => other,
+    })?;
     let made = (|| {
         sys::allocate(&file, &tmp, 0, opts.initial_size)?;
         let header = Header {
