@@ -76,21 +76,44 @@ struct Inner {
 }
 
 /// An order book behind a mutex, optionally journaling every mutation write-ahead.
+///
+/// A journaled book does not cross a fork (see `pinnacle_core::fork`): in a forked child
+/// every method refuses with `Error::Forked` (`apply`, `replay_journal`) or must not be
+/// called ([`JournaledBook::check_owner`] first), since a thread absent from the child
+/// may hold its lock. An unjournaled book is plain memory and keeps working.
 pub struct JournaledBook {
     inner: Mutex<Inner>,
+    /// The journal once attached, read without the lock for the fork check.
+    attached: std::sync::OnceLock<Arc<Journal>>,
 }
 
 impl JournaledBook {
     pub fn new(book: OrderBook, journal: Option<Arc<Journal>>) -> JournaledBook {
-        JournaledBook { inner: Mutex::new(Inner { book, journal }) }
+        let attached = std::sync::OnceLock::new();
+        if let Some(j) = &journal {
+            let _ = attached.set(j.clone());
+        }
+        JournaledBook { inner: Mutex::new(Inner { book, journal }), attached }
+    }
+
+    /// `Error::Forked` when the book is journaled and this is not the process that opened
+    /// its journal. Checked before the lock is taken.
+    #[inline]
+    pub fn check_owner(&self) -> Result<(), EngineError> {
+        match self.attached.get() {
+            Some(j) => Ok(j.check_owner()?),
+            None => Ok(()),
+        }
     }
 
     /// Journals every later mutation to `journal`.
     pub fn attach(&self, journal: Arc<Journal>) -> Result<(), EngineError> {
+        self.check_owner()?;
         let mut g = self.inner.lock();
         if g.journal.is_some() {
             return Err(EngineError::AlreadyJournaled);
         }
+        let _ = self.attached.set(journal.clone());
         g.journal = Some(journal);
         Ok(())
     }
@@ -101,6 +124,7 @@ impl JournaledBook {
 
     /// Validates `op`, journals it, applies it.
     pub fn apply(&self, op: Op) -> Result<Outcome, EngineError> {
+        self.check_owner()?;
         let mut g = self.inner.lock();
         let Inner { book, journal } = &mut *g;
         match journal {
@@ -131,6 +155,8 @@ impl JournaledBook {
 
     /// Applies the book ops of `journal` with seq >= `from_seq` (no re-journaling).
     pub fn replay_journal(&self, journal: &Journal, from_seq: u64) -> Result<u64, EngineError> {
+        self.check_owner()?;
+        journal.check_owner()?;
         replay_from(&mut self.inner.lock().book, journal, from_seq)
     }
 }

@@ -26,6 +26,9 @@ pub enum Error {
     InvalidArgument(String),
     /// Entries a reader had not seen yet were removed by compaction.
     Compacted { path: PathBuf, wanted_seq: u64, first_seq: u64 },
+    /// The handle was opened in another process (process `pid`, before a fork): handles
+    /// do not cross a fork.
+    Forked { path: PathBuf, pid: u32 },
 }
 
 impl Error {
@@ -81,6 +84,13 @@ impl fmt::Display for Error {
                 f,
                 "entries from seq {wanted_seq} were compacted away in {} (it now starts at seq {first_seq})",
                 path.display()
+            ),
+            Error::Forked { path, pid } => write!(
+                f,
+                "{} was opened in process {pid}; handles do not cross a fork: reopen it in this \
+                 process ({})",
+                path.display(),
+                std::process::id()
             ),
         }
     }

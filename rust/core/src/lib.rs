@@ -5,6 +5,7 @@
 //! on-disk format is described in `docs/format.md` and implemented in [`format`].
 
 pub mod error;
+pub mod fork;
 pub mod format;
 pub mod journal;
 pub mod options;

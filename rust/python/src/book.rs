@@ -121,6 +121,11 @@ impl PyOrderBook {
     pub fn core(&self) -> &Arc<JournaledBook> {
         &self.inner
     }
+
+    /// ForkedHandleError when journaled and used in a forked child, before any lock.
+    fn owned(&self) -> PyResult<()> {
+        self.inner.check_owner().map_err(engine_err)
+    }
 }
 
 #[pymethods]
@@ -243,30 +248,35 @@ impl PyOrderBook {
     }
 
     #[getter]
-    fn best_bid(&self) -> Option<f64> {
-        self.inner.with_book(|b| b.best_bid()).map(|(p, _)| self.price.float_of(p))
+    fn best_bid(&self) -> PyResult<Option<f64>> {
+        self.owned()?;
+        Ok(self.inner.with_book(|b| b.best_bid()).map(|(p, _)| self.price.float_of(p)))
     }
 
     #[getter]
-    fn best_ask(&self) -> Option<f64> {
-        self.inner.with_book(|b| b.best_ask()).map(|(p, _)| self.price.float_of(p))
+    fn best_ask(&self) -> PyResult<Option<f64>> {
+        self.owned()?;
+        Ok(self.inner.with_book(|b| b.best_ask()).map(|(p, _)| self.price.float_of(p)))
     }
 
     #[getter]
-    fn spread(&self) -> Option<f64> {
+    fn spread(&self) -> PyResult<Option<f64>> {
+        self.owned()?;
         let (b, a) = self.inner.with_book(|b| (b.best_bid(), b.best_ask()));
-        Some(self.price.float_of(a?.0 - b?.0))
+        Ok(b.zip(a).map(|(b, a)| self.price.float_of(a.0 - b.0)))
     }
 
     #[getter]
-    fn mid_price(&self) -> Option<f64> {
+    fn mid_price(&self) -> PyResult<Option<f64>> {
+        self.owned()?;
         let (b, a) = self.inner.with_book(|b| (b.best_bid(), b.best_ask()));
-        Some((self.price.float_of(a?.0) + self.price.float_of(b?.0)) / 2.0)
+        Ok(b.zip(a).map(|(b, a)| (self.price.float_of(a.0) + self.price.float_of(b.0)) / 2.0))
     }
 
     #[getter]
-    fn order_count(&self) -> usize {
-        self.inner.with_book(|b| b.order_count())
+    fn order_count(&self) -> PyResult<usize> {
+        self.owned()?;
+        Ok(self.inner.with_book(|b| b.order_count()))
     }
 
     #[getter]
@@ -290,18 +300,21 @@ impl PyOrderBook {
     }
 
     fn get_order(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Option<PyOrder>> {
+        self.owned()?;
         let id = orders::order_id(order_id)?;
         self.inner.with_book(|b| b.get_order(&id)).map(|o| self.order(py, &o)).transpose()
     }
 
     /// Every resting order in priority order: bids best-first, then asks best-first.
     fn orders(&self, py: Python<'_>) -> PyResult<Vec<PyOrder>> {
+        self.owned()?;
         let all = self.inner.with_book(|b| b.orders());
         all.iter().map(|o| self.order(py, o)).collect()
     }
 
     /// The best `levels` price levels per side as a pinnacle.BookDepth of numpy arrays.
     fn depth<'py>(&self, py: Python<'py>, levels: i64) -> PyResult<Bound<'py, PyAny>> {
+        self.owned()?;
         let n = usize::try_from(levels).map_err(|_| invalid(format!("levels must be >= 0, got {levels}")))?;
         let (bids, asks) = self.inner.with_book(|b| b.depth(n));
         let col = |v: &[(i64, i64, usize)], which: usize| -> Bound<'py, PyAny> {
@@ -317,6 +330,8 @@ impl PyOrderBook {
 
     /// Journals every later change to `journal` (after recovery).
     fn attach_journal(&self, journal: Py<PyJournal>) -> PyResult<()> {
+        self.owned()?;
+        journal.get().core().check_owner().map_err(crate::errors::to_py)?;
         let core = journal.get().core().clone();
         let always = core.options().sync == SyncPolicy::Always;
         self.inner.attach(core).map_err(engine_err)?;
@@ -326,9 +341,10 @@ impl PyOrderBook {
     }
 
     /// An unjournaled deep copy.
-    fn copy(&self, py: Python<'_>) -> Self {
+    fn copy(&self, py: Python<'_>) -> PyResult<Self> {
+        self.owned()?;
         let book = self.inner.with_book(|b| b.clone());
-        Self::build(py, book, self.price, self.qty, None)
+        Ok(Self::build(py, book, self.price, self.qty, None))
     }
 
     /// Encodes the live book (writers wait meanwhile): (snapshot bytes, covered seq).
@@ -338,6 +354,7 @@ impl PyOrderBook {
         py: Python<'py>,
         created_ns: Option<i64>,
     ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
+        self.owned()?;
         let ts = Self::ts(created_ns)?;
         let (bytes, seq) = py.detach(|| self.inner.snapshot_bytes(ts));
         Ok((PyBytes::new(py, &bytes), seq))
@@ -366,24 +383,29 @@ impl PyOrderBook {
         Ok((Self::build(py, book, price, qty, None), meta.into()))
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        let Ok(o) = other.cast::<PyOrderBook>() else { return false };
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(o) = other.cast::<PyOrderBook>() else { return Ok(false) };
         let o = o.get();
         if Arc::ptr_eq(&self.inner, &o.inner) {
-            return true;
+            return Ok(true);
         }
         if (self.price, self.qty) != (o.price, o.qty) {
-            return false;
+            return Ok(false);
         }
+        self.owned()?;
+        o.owned()?;
         let mine = self.inner.with_book(|b| b.clone());
-        o.inner.with_book(|b| *b == mine)
+        Ok(o.inner.with_book(|b| *b == mine))
     }
 
-    fn __len__(&self) -> usize {
+    fn __len__(&self) -> PyResult<usize> {
         self.order_count()
     }
 
     fn __repr__(&self) -> String {
+        if self.owned().is_err() {
+            return format!("OrderBook({:?}, journaled in another process)", self.symbol);
+        }
         let (bid, ask, n) = self.inner.with_book(|b| (b.best_bid(), b.best_ask(), b.order_count()));
         let px =
             |l: Option<(i64, i64)>| l.map_or("None".to_string(), |(p, _)| self.price.float_of(p).to_string());

@@ -10,6 +10,7 @@ use pyo3::{import_exception, PyErr};
 import_exception!(pinnacle.errors, CorruptionError);
 import_exception!(pinnacle.errors, UnsupportedFormatError);
 import_exception!(pinnacle.errors, JournalClosedError);
+import_exception!(pinnacle.errors, ForkedHandleError);
 import_exception!(pinnacle.errors, JournalLockedError);
 import_exception!(pinnacle.errors, JournalPoisonedError);
 import_exception!(pinnacle.errors, EntriesCompactedError);
@@ -31,6 +32,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Closed { .. } => JournalClosedError::new_err(msg),
         Error::InvalidArgument(_) => InvalidArgumentError::new_err(msg),
         Error::Compacted { .. } => EntriesCompactedError::new_err(msg),
+        Error::Forked { .. } => ForkedHandleError::new_err(msg),
     }
 }
 

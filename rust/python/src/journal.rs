@@ -20,6 +20,11 @@ impl PyJournal {
     pub fn core(&self) -> &Arc<Journal> {
         &self.inner
     }
+
+    /// ForkedHandleError in a forked child, before anything takes a lock.
+    fn owned(&self) -> PyResult<()> {
+        self.inner.check_owner().py()
+    }
 }
 
 pub fn options(
@@ -88,6 +93,7 @@ impl PyJournal {
         payload: &Bound<'_, PyAny>,
         timestamp_ns: Option<i64>,
     ) -> PyResult<u64> {
+        self.owned()?;
         let kind = convert::kind(kind)?;
         let ts = convert::timestamp(timestamp_ns)?;
         if self.always {
@@ -108,6 +114,7 @@ impl PyJournal {
         payloads: &Bound<'_, PyAny>,
         timestamp_ns: Option<i64>,
     ) -> PyResult<(u64, u64)> {
+        self.owned()?;
         let kind = convert::kind(kind)?;
         let ts = convert::timestamp(timestamp_ns)?;
         let p = convert::payloads(payloads)?;
@@ -119,6 +126,7 @@ impl PyJournal {
 
     /// Journals a checkpoint marker (bytes-like, or an int stored as 8 LE bytes).
     fn checkpoint(&self, py: Python<'_>, marker: &Bound<'_, PyAny>) -> PyResult<u64> {
+        self.owned()?;
         let m = convert::marker(marker)?;
         py.detach(|| self.inner.checkpoint(&m)).py()
     }
@@ -126,6 +134,7 @@ impl PyJournal {
     /// The newest checkpoint entry still held, as an Entry, or None.
     #[getter]
     fn last_checkpoint(&self, py: Python<'_>) -> PyResult<Option<PyEntry>> {
+        self.owned()?;
         let Some((seq, _)) = self.inner.last_checkpoint().py()? else { return Ok(None) };
         let mut c = Columns::default();
         self.inner.read_into(seq, 1, &mut c).py()?;
@@ -134,12 +143,14 @@ impl PyJournal {
 
     /// Makes everything appended so far durable.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.owned()?;
         py.detach(|| self.inner.flush()).py()
     }
 
     /// Iterates the entries with seq >= from_seq (entries appended meanwhile included).
     #[pyo3(signature = (from_seq=0))]
     fn read(&self, from_seq: i64) -> PyResult<EntryIterator> {
+        self.owned()?;
         let from =
             u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
         self.inner.read_into(from, 0, &mut Columns::default()).py()?;
@@ -152,6 +163,7 @@ impl PyJournal {
     /// Every entry with seq >= from_seq as a pinnacle.EntryArray of numpy columns.
     #[pyo3(signature = (from_seq=0))]
     fn read_array<'py>(&self, py: Python<'py>, from_seq: i64) -> PyResult<Bound<'py, PyAny>> {
+        self.owned()?;
         let from =
             u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
         let c = py.detach(|| self.inner.read_all(from)).py()?;
@@ -160,39 +172,46 @@ impl PyJournal {
 
     /// Drops the entries before keep_from_seq; returns how many were dropped.
     fn compact(&self, py: Python<'_>, keep_from_seq: i64) -> PyResult<u64> {
+        self.owned()?;
         let k = u64::try_from(keep_from_seq)
             .map_err(|_| invalid(format!("keep_from_seq must be >= 0, got {keep_from_seq}")))?;
         py.detach(|| self.inner.compact(k)).py()
     }
 
     #[getter]
-    fn first_seq(&self) -> u64 {
-        self.inner.first_seq()
+    fn first_seq(&self) -> PyResult<u64> {
+        self.owned()?;
+        Ok(self.inner.first_seq())
     }
 
     #[getter]
-    fn last_seq(&self) -> u64 {
-        self.inner.last_seq()
+    fn last_seq(&self) -> PyResult<u64> {
+        self.owned()?;
+        Ok(self.inner.last_seq())
     }
 
     #[getter]
-    fn next_seq(&self) -> u64 {
-        self.inner.next_seq()
+    fn next_seq(&self) -> PyResult<u64> {
+        self.owned()?;
+        Ok(self.inner.next_seq())
     }
 
     #[getter]
-    fn entry_count(&self) -> u64 {
-        self.inner.entry_count()
+    fn entry_count(&self) -> PyResult<u64> {
+        self.owned()?;
+        Ok(self.inner.entry_count())
     }
 
     #[getter]
-    fn size_bytes(&self) -> u64 {
-        self.inner.size_bytes()
+    fn size_bytes(&self) -> PyResult<u64> {
+        self.owned()?;
+        Ok(self.inner.size_bytes())
     }
 
     #[getter]
-    fn data_bytes(&self) -> u64 {
-        self.inner.data_bytes()
+    fn data_bytes(&self) -> PyResult<u64> {
+        self.owned()?;
+        Ok(self.inner.data_bytes())
     }
 
     #[getter]
@@ -201,13 +220,15 @@ impl PyJournal {
     }
 
     #[getter]
-    fn closed(&self) -> bool {
-        self.inner.is_closed()
+    fn closed(&self) -> PyResult<bool> {
+        self.owned()?;
+        Ok(self.inner.is_closed())
     }
 
     #[getter]
-    fn poisoned(&self) -> Option<String> {
-        self.inner.poisoned()
+    fn poisoned(&self) -> PyResult<Option<String>> {
+        self.owned()?;
+        Ok(self.inner.poisoned())
     }
 
     #[getter]
@@ -220,8 +241,9 @@ impl PyJournal {
     }
 
     #[getter]
-    fn recovery_report(&self) -> PyRecoveryReport {
-        self.inner.recovery_report().into()
+    fn recovery_report(&self) -> PyResult<PyRecoveryReport> {
+        self.owned()?;
+        Ok(self.inner.recovery_report().into())
     }
 
     /// Flushes and releases the file. Idempotent.
@@ -249,11 +271,16 @@ impl PyJournal {
         Ok(false)
     }
 
-    fn __len__(&self) -> usize {
-        self.inner.entry_count() as usize
+    fn __len__(&self) -> PyResult<usize> {
+        self.owned()?;
+        Ok(self.inner.entry_count() as usize)
     }
 
     fn __repr__(&self) -> String {
+        if self.owned().is_err() {
+            let pid = self.inner.owner().pid();
+            return format!("Journal({:?}, opened in process {pid})", self.inner.path());
+        }
         format!(
             "Journal({:?}, entries={}, seq={}..{}, closed={})",
             self.inner.path(),
@@ -282,6 +309,7 @@ impl EntryIterator {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyEntry>> {
+        self.journal.check_owner().py()?;
         let mut st = self.state.lock();
         let (next, batch, pos) = &mut *st;
         if *pos == batch.len() {

@@ -2,6 +2,7 @@
 
 use crate::entry::{entry_list, PyEntry};
 use crate::errors::{invalid, IntoPyResult};
+use pinnacle_core::fork::Owner;
 use pinnacle_core::{Columns, JournalReader};
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -11,6 +12,9 @@ use std::time::Duration;
 pub struct PyJournalReader {
     inner: parking_lot::Mutex<Option<JournalReader>>,
     path: PathBuf,
+    /// Checked before `inner` is locked: a thread absent from a forked child may hold it
+    /// (readers hold no flock, but the rule is the same for every handle).
+    owner: Owner,
 }
 
 fn limit(max_entries: Option<i64>) -> PyResult<usize> {
@@ -27,6 +31,7 @@ impl PyJournalReader {
         py: Python<'_>,
         f: impl FnOnce(&mut JournalReader) -> pinnacle_core::Result<T> + Send,
     ) -> PyResult<T> {
+        self.owner.check(&self.path).py()?;
         py.detach(|| {
             let mut guard = self.inner.lock();
             match guard.as_mut() {
@@ -46,7 +51,7 @@ impl PyJournalReader {
         let from =
             u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
         let r = py.detach(|| JournalReader::open(&path, from)).py()?;
-        Ok(PyJournalReader { inner: parking_lot::Mutex::new(Some(r)), path })
+        Ok(PyJournalReader { inner: parking_lot::Mutex::new(Some(r)), path, owner: Owner::current() })
     }
 
     /// The complete entries appended since the last call (at most max_entries).
@@ -96,7 +101,9 @@ impl PyJournalReader {
     }
 
     fn close(&self) {
-        self.inner.lock().take();
+        if self.owner.is_current() {
+            self.inner.lock().take();
+        }
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

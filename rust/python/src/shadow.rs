@@ -2,9 +2,10 @@
 //! journal file by a read-only reader, so snapshots never pause the trading thread.
 
 use crate::book::PyOrderBook;
-use crate::errors::{engine_err, invalid, JournalClosedError};
+use crate::errors::{engine_err, invalid, to_py, JournalClosedError};
 use numpy::{PyArray1, PyArrayMethods};
 use pinnacle_book::{EngineError, ShadowBook};
+use pinnacle_core::fork::Owner;
 use pyo3::prelude::*;
 use pyo3::types::PyMemoryView;
 use std::path::PathBuf;
@@ -13,10 +14,14 @@ use std::path::PathBuf;
 pub struct PyShadowBook {
     /// None once closed (the journal reader is released with it).
     inner: parking_lot::Mutex<Option<ShadowBook>>,
+    /// Checked before `inner` is locked: a thread absent from a forked child may hold it.
+    owner: Owner,
+    path: PathBuf,
 }
 
 impl PyShadowBook {
     fn with<T>(&self, f: impl FnOnce(&mut ShadowBook) -> Result<T, EngineError>) -> PyResult<T> {
+        self.owner.check(&self.path).map_err(to_py)?;
         match self.inner.lock().as_mut() {
             Some(s) => f(s).map_err(engine_err),
             None => Err(JournalClosedError::new_err("this ShadowBook is closed")),
@@ -35,9 +40,11 @@ impl PyShadowBook {
     fn new(py: Python<'_>, base: &PyOrderBook, journal_path: PathBuf, from_seq: i64) -> PyResult<Self> {
         let from =
             u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
+        base.core().check_owner().map_err(engine_err)?;
         let book = base.core().with_book(|b| b.clone());
         let shadow = py.detach(|| ShadowBook::new(book, &journal_path, from)).map_err(engine_err)?;
-        Ok(PyShadowBook { inner: parking_lot::Mutex::new(Some(shadow)) })
+        let owner = Owner::current();
+        Ok(PyShadowBook { inner: parking_lot::Mutex::new(Some(shadow)), owner, path: journal_path })
     }
 
     /// Applies new journal entries (up to until_seq when given); returns the last seq applied.
@@ -70,8 +77,11 @@ impl PyShadowBook {
         self.with(|s| Ok(s.seq()))
     }
 
-    /// Releases the journal reader; later calls raise JournalClosedError.
+    /// Releases the journal reader; later calls raise JournalClosedError. In a forked
+    /// child it does nothing (the reader stays unusable there).
     fn close(&self) {
-        self.inner.lock().take();
+        if self.owner.is_current() {
+            self.inner.lock().take();
+        }
     }
 }

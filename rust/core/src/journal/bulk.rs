@@ -33,6 +33,7 @@ fn populate_alongside(columns: &[(usize, usize)], stop: &AtomicBool) {
 impl Journal {
     /// Every entry with seq >= `from_seq`, read in chunks so appenders are not stalled.
     pub fn read_all(&self, from_seq: u64) -> Result<Columns> {
+        self.check_owner()?;
         let (entries, bytes) = {
             let st = self.shared().state.lock();
             st.check_open(&self.shared().path)?;

@@ -19,6 +19,7 @@ use super::state::State;
 use super::sync::Durable;
 use super::writer::Journal;
 use crate::error::{Error, Result};
+use crate::fork::LockFd;
 use crate::format::entry::{seal, FLAG_AFTER_GAP};
 use crate::format::header::{Header, HEADER_SIZE};
 use crate::options::{round_up, PAGE};
@@ -35,7 +36,7 @@ struct Plan {
     dropped: u64,
     /// Write position when the plan was made: `[cut, end)` is copied without the lock.
     end: usize,
-    old: Arc<File>,
+    old: Arc<LockFd>,
     first_seq: u64,
     header: Header,
 }
@@ -46,6 +47,7 @@ impl Journal {
     pub fn compact(&self, keep_from_seq: u64) -> Result<u64> {
         let shared = self.shared();
         let path = shared.path.as_path();
+        self.check_owner()?;
         let gate = shared.gate.hold();
         let plan = {
             let mut st = shared.state.lock();
@@ -75,7 +77,7 @@ impl Journal {
             }
         };
         let tmp = temp_path(path, "compact");
-        let file = sys::create_new(&tmp)?;
+        let file = LockFd::new(sys::create_new(&tmp)?);
         let initial = shared.opts.initial_size;
         let bulk = (|| {
             sys::lock_exclusive(&file, &tmp)?;
@@ -127,7 +129,7 @@ impl Journal {
 }
 
 /// Points the state at the compacted file.
-fn install(st: &mut State, file: File, map: Mapping, header: Header, new_end: usize, dropped: u64) {
+fn install(st: &mut State, file: LockFd, map: Mapping, header: Header, new_end: usize, dropped: u64) {
     let fd = file.as_raw_fd();
     st.file = Some(Arc::new(file));
     st.replace_map(map, fd);
@@ -198,7 +200,7 @@ fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Re
         max_entry_size: st.header.max_entry_size,
     };
     let tmp = temp_path(path, "compact");
-    let file = sys::create_new(&tmp)?;
+    let file = LockFd::new(sys::create_new(&tmp)?);
     let written = (|| {
         sys::lock_exclusive(&file, &tmp)?;
         sys::allocate(&file, &tmp, 0, round_up((new_end as u64).max(initial), PAGE))?;

@@ -20,6 +20,7 @@ impl Mapping {
         // SAFETY: the writer holds the file's exclusive lock; other processes only read.
         // A process that truncates the file behind our back is outside what we defend.
         let map = unsafe { MmapMut::map_mut(file) }.map_err(|e| Error::io("mmap", path, e))?;
+        crate::fork::dont_fork(map.as_ptr(), map.len());
         Ok(Mapping { map, strategy })
     }
 
@@ -69,7 +70,10 @@ impl Mapping {
                 // SAFETY: no reference into the old mapping outlives this call (all access
                 // goes through &self/&mut self), and the file now spans new_len bytes.
                 unsafe { self.map.remap(new_len, memmap2::RemapOptions::new().may_move(true)) }
-                    .map_err(|e| Error::io("mremap", path, e))
+                    .map_err(|e| Error::io("mremap", path, e))?;
+                // mremap keeps the flag; re-advising costs one call per growth.
+                crate::fork::dont_fork(self.map.as_ptr(), self.map.len());
+                Ok(())
             }
             _ => {
                 // munmap + mmap: map the new length first so a failure leaves the old one.

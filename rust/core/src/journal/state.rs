@@ -7,17 +7,17 @@ use super::mapping::Mapping;
 use super::prefault::MapPublish;
 use super::recovery::RecoveryReport;
 use crate::error::{Error, Result};
+use crate::fork::LockFd;
 use crate::format::entry::{self, EntryRef};
 use crate::format::header::{Header, HEADER_SIZE, SLOT_OFFSETS, SLOT_SIZE};
 use crate::options::{round_up, PAGE};
-use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
 
 pub(crate) struct State {
     /// None once closed (the lock is released with it).
-    pub file: Option<Arc<File>>,
+    pub file: Option<Arc<LockFd>>,
     pub map: Mapping,
     /// Offset where the next entry goes; `[HEADER_SIZE, write_pos)` holds only entries
     /// that were verified at open or written by this handle.
@@ -68,7 +68,7 @@ impl State {
         Ok(())
     }
 
-    pub fn open_file(&self, path: &Path) -> Result<&Arc<File>> {
+    pub fn open_file(&self, path: &Path) -> Result<&Arc<LockFd>> {
         self.file.as_ref().ok_or_else(|| Error::Closed { path: path.to_path_buf() })
     }
 

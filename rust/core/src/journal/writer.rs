@@ -2,6 +2,8 @@
 //!
 //! One exclusive `flock` per journal file: a second writer, in this process or another,
 //! gets `Error::Locked`. Readers in other processes use [`super::reader::JournalReader`].
+//! A handle does not cross a fork (see `crate::fork`): in a forked child every call that
+//! could touch the file or a lock refuses with `Error::Forked`, checked before any lock.
 
 use super::create::{create, remove_stale_temps};
 use super::mapping::Mapping;
@@ -11,6 +13,7 @@ use super::state::State;
 use super::sync::{Durable, SyncGate, SyncThread};
 use super::Columns;
 use crate::error::{Error, Result};
+use crate::fork::{LockFd, Owner};
 use crate::format::entry::{self, FLAG_CHECKPOINT};
 use crate::format::header::{self, SlotError, HEADER_SIZE};
 use crate::options::{JournalOptions, SyncPolicy};
@@ -33,6 +36,7 @@ pub struct Journal {
     shared: Arc<Shared>,
     syncer: Mutex<Option<SyncThread>>,
     prefaulter: Mutex<Option<Prefaulter>>,
+    owner: Owner,
 }
 
 fn header_error(path: &Path, e: SlotError) -> Error {
@@ -52,19 +56,20 @@ impl Journal {
     /// was found is in [`Journal::recovery_report`].
     pub fn open(path: impl AsRef<Path>, opts: JournalOptions) -> Result<Journal> {
         let started = Instant::now();
+        let owner = Owner::current();
         let opts = opts.validated()?;
         let path = path.as_ref().to_path_buf();
         if path.as_os_str().is_empty() {
             return Err(Error::invalid("journal path is empty"));
         }
-        let file = match sys::open_existing(&path, true) {
+        let file = LockFd::new(match sys::open_existing(&path, true) {
             Ok(f) => f,
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 create(&path, &opts)?;
                 sys::open_existing(&path, true)?
             }
             Err(e) => return Err(e),
-        };
+        });
         sys::lock_exclusive(&file, &path)?;
         remove_stale_temps(&path);
         let meta = file.metadata().map_err(|e| Error::io("fstat", &path, e))?;
@@ -129,7 +134,7 @@ impl Journal {
             _ => None,
         };
         let prefaulter = Prefaulter::spawn(publish);
-        Ok(Journal { shared, syncer: Mutex::new(syncer), prefaulter: Mutex::new(prefaulter) })
+        Ok(Journal { shared, syncer: Mutex::new(syncer), prefaulter: Mutex::new(prefaulter), owner })
     }
 
     fn check_payload(&self, len: usize) -> Result<()> {
@@ -162,6 +167,7 @@ impl Journal {
         payload: &[u8],
         timestamp_ns: Option<i64>,
     ) -> Result<u64> {
+        self.check_owner()?;
         self.check_payload(payload.len())?;
         Self::check_timestamp(timestamp_ns)?;
         let total = entry::encoded_len(payload.len());
@@ -189,6 +195,7 @@ impl Journal {
         payloads: &[&[u8]],
         timestamp_ns: Option<i64>,
     ) -> Result<(u64, u64)> {
+        self.check_owner()?;
         if payloads.is_empty() {
             return Err(Error::invalid("append_many needs at least one payload"));
         }
@@ -226,6 +233,7 @@ impl Journal {
 
     /// The newest checkpoint entry still held: (seq, marker).
     pub fn last_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        self.check_owner()?;
         let st = self.shared.state.lock();
         st.check_open(&self.shared.path)?;
         Ok(st.last_checkpoint.and_then(|off| st.entry_at(off)).map(|e| (e.seq, e.payload.to_vec())))
@@ -235,12 +243,14 @@ impl Journal {
     /// mark catches up at the next sync (or close): until then damage in these bytes is
     /// reported as a cut tail rather than raised as corruption.
     pub fn flush(&self) -> Result<()> {
+        self.check_owner()?;
         self.shared.make_durable(None)
     }
 
     /// Copies up to `max_entries` entries with seq >= `from_seq` into `out`; returns how
     /// many. The lock is held only for this call, so long reads go in chunks.
     pub fn read_into(&self, from_seq: u64, max_entries: usize, out: &mut Columns) -> Result<usize> {
+        self.check_owner()?;
         let st = self.shared.state.lock();
         st.check_open(&self.shared.path)?;
         let mut off = st.offset_of(from_seq);
@@ -256,6 +266,20 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.shared.path
+    }
+
+    /// `Error::Forked` in a process other than the one that opened the handle (a forked
+    /// child). The methods returning a `Result` check it themselves; the plain getters
+    /// below do not (they would lock state that a thread absent from the child may hold),
+    /// so bindings call this first.
+    #[inline]
+    pub fn check_owner(&self) -> Result<()> {
+        self.owner.check(&self.shared.path)
+    }
+
+    /// The process the handle belongs to.
+    pub fn owner(&self) -> Owner {
+        self.owner
     }
 
     fn with_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
@@ -323,7 +347,12 @@ impl Journal {
 
     /// Flushes, records the durable end in the header and releases the file. Idempotent.
     /// A poisoned handle is released too, and its error returned.
+    /// In a forked child it releases nothing (the parent's file, lock and threads are the
+    /// parent's) and returns Ok.
     pub fn close(&self) -> Result<()> {
+        if !self.owner.is_current() {
+            return Ok(());
+        }
         self.stop_threads();
         let result = if self.is_closed() { Ok(()) } else { self.shared.seal() };
         self.shared.state.lock().release();
@@ -333,6 +362,9 @@ impl Journal {
     /// Test hook: releases the file as a crash would (no sync, no header update).
     #[doc(hidden)]
     pub fn abandon(&self) {
+        if !self.owner.is_current() {
+            return;
+        }
         self.stop_threads();
         self.shared.state.lock().release();
     }
@@ -340,6 +372,14 @@ impl Journal {
 
 impl Drop for Journal {
     fn drop(&mut self) {
+        if !self.owner.is_current() {
+            // A forked child: the state may be locked by threads it does not have, and
+            // its mapping and descriptor are gone (crate::fork): leak it all, join nothing.
+            std::mem::forget(self.shared.clone());
+            std::mem::forget(self.syncer.get_mut().take());
+            std::mem::forget(self.prefaulter.get_mut().take());
+            return;
+        }
         let _ = self.close();
     }
 }
