@@ -23,6 +23,7 @@ from pinnacle.config import ConfigError, PersistenceConfig
 from pinnacle.errors import (
     CorruptionError,
     EntriesCompactedError,
+    ForkedHandleError,
     InvalidArgumentError,
     JournalClosedError,
     JournalLockedError,
@@ -45,6 +46,7 @@ __all__ = [
     "Entry",
     "EntryArray",
     "Fill",
+    "ForkedHandleError",
     "InvalidArgumentError",
     "Journal",
     "JournalClosedError",

@@ -35,6 +35,14 @@ class JournalClosedError(PinnacleError, ValueError):
     """The journal (or reader) was closed."""
 
 
+class ForkedHandleError(JournalClosedError):
+    """A handle (Journal, JournalReader, journaled OrderBook, ShadowBook,
+    PersistenceManager) was used in a process other than the one that opened it: a child
+    made by ``fork()`` (``multiprocessing``'s default start method on Linux before Python
+    3.14, a daemonizing server). Handles do not cross a fork: in the child they are
+    closed, so reopen what the child needs there. The parent's handles are unaffected."""
+
+
 class EntriesCompactedError(PinnacleError):
     """Entries a reader had not seen yet were removed by compaction."""
 
@@ -55,6 +63,7 @@ class JournalLockedError(PinnacleIOError):
 __all__ = [
     "CorruptionError",
     "EntriesCompactedError",
+    "ForkedHandleError",
     "InvalidArgumentError",
     "JournalClosedError",
     "JournalLockedError",

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import stat
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,11 @@ class DirectoryLock:
     flock locks belong to the open file description, so a second lock attempt fails even
     from the same process. The lock file holds the owner's pid (for the error message
     only) and is never deleted.
+
+    A forked child closes its copy of the descriptor right after the fork (it never
+    unlocks: the description, and so the lock, stays the parent's), so a live child (a
+    ``multiprocessing`` worker) does not keep the directory locked after the parent
+    releases it. In the child the lock reads as not held.
     """
 
     def __init__(self, path: Path) -> None:
@@ -167,6 +173,7 @@ class DirectoryLock:
             os.close(fd)
             raise
         self._fd: int | None = fd
+        _HELD.add(self)
 
     @property
     def held(self) -> bool:
@@ -178,6 +185,25 @@ class DirectoryLock:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)  # closing the last descriptor releases the flock
+
+
+_HELD: weakref.WeakSet[DirectoryLock] = weakref.WeakSet()
+
+
+def _forget_inherited_locks() -> None:
+    """After a fork, in the child: closes the child's copy of every held lock descriptor.
+    Closing a duplicate never releases the parent's flock (no LOCK_UN is issued)."""
+    for lock in list(_HELD):
+        fd, lock._fd = lock._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_locks)
 
 
 def _read_owner(path: Path) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pinnacle._core import Journal, OrderBook
 from pinnacle.config import PersistenceConfig
-from pinnacle.errors import CorruptionError, InvalidArgumentError, JournalClosedError
+from pinnacle.errors import CorruptionError, ForkedHandleError, InvalidArgumentError, JournalClosedError
 from pinnacle.paths import DataLayout, DirectoryLock, SymbolMeta, validate_symbol, write_atomic
 from pinnacle.snapshots import SUFFIX, MaintenanceReport, SnapshotFile, SnapshotManager, SnapshotPipeline
 
@@ -84,6 +84,12 @@ class PersistenceManager:
 
     Thread-safe: any thread may call any method; books have their own locks. Call
     :meth:`shutdown` (or use the manager as a context manager) to release everything.
+
+    A manager does not cross a fork: in a child process every method raises
+    :class:`~pinnacle.ForkedHandleError` (checked before any lock, which a thread absent
+    from the child may hold), and :meth:`shutdown` there releases nothing of the
+    parent's. The child's copies of the directory lock and journal descriptors are closed
+    at the fork, so a live child never keeps the parent from reopening the directory.
     """
 
     def __init__(
@@ -99,6 +105,7 @@ class PersistenceManager:
             cfg = dataclasses.replace(cfg, data_directory=os.fspath(data_dir))
         self._config = cfg
         self._data_dir = cfg.data_path
+        self._pid = os.getpid()
         self._lock = threading.RLock()
         self._books: dict[str, _Managed] = {}
         self._recovered: dict[str, OrderBook] = {}
@@ -157,12 +164,14 @@ class PersistenceManager:
     @property
     def symbols(self) -> list[str]:
         """The symbols with an open book, sorted."""
+        self._check_process()
         with self._lock:
             return sorted(self._books)
 
     @property
     def last_recovery(self) -> dict[str, RecoveryInfo]:
         """Symbol -> how it was recovered, for every symbol recovered from disk (a copy)."""
+        self._check_process()
         with self._lock:
             return dict(self._last_recovery)
 
@@ -177,6 +186,7 @@ class PersistenceManager:
         snapshot, or a missing tick/lot sidecar, raises CorruptionError: partial state is
         never recovered silently.
         """
+        self._check_process()
         with self._lock:
             self._require_open()
             if self._layout is None:
@@ -278,6 +288,7 @@ class PersistenceManager:
         given; persisted in ``SYMBOL.meta.json``). A tick/lot size that differs from the
         persisted one raises InvalidArgumentError, as does a symbol that differs only in
         case from another."""
+        self._check_process()
         symbol = validate_symbol(symbol)
         with self._lock:
             self._require_open()
@@ -323,33 +334,39 @@ class PersistenceManager:
 
     def get_recovered_order_book(self, symbol: str) -> OrderBook | None:
         """The book recovered from disk for ``symbol``, or None."""
+        self._check_process()
         with self._lock:
             return self._recovered.get(validate_symbol(symbol))
 
     def get_all_recovered_order_books(self) -> dict[str, OrderBook]:
         """Symbol -> recovered book (a copy of the mapping; the books are the live ones)."""
+        self._check_process()
         with self._lock:
             return dict(self._recovered)
 
     def has_recovered_order_books(self) -> bool:
         """True if any book was recovered (and not cleared)."""
+        self._check_process()
         with self._lock:
             return bool(self._recovered)
 
     def clear_recovered_order_books(self) -> None:
         """Forgets which books were recovered. The books stay open and journaled:
         :meth:`order_book` still returns them."""
+        self._check_process()
         with self._lock:
             self._recovered.clear()
 
     def get_journal(self, symbol: str) -> Journal | None:
         """The journal of an open symbol (None if not open or persistence is disabled)."""
+        self._check_process()
         with self._lock:
             m = self._books.get(validate_symbol(symbol))
             return m.pipe.journal if m and m.pipe else None
 
     def get_snapshot_manager(self, symbol: str) -> SnapshotManager | None:
         """The snapshot manager of an open symbol (None if not open or disabled)."""
+        self._check_process()
         with self._lock:
             m = self._books.get(validate_symbol(symbol))
             return m.pipe.snapshots if m and m.pipe else None
@@ -360,6 +377,7 @@ class PersistenceManager:
         """Takes a snapshot of an open symbol now (without pausing its trading threads),
         journals a checkpoint, rotates old snapshots; returns the file (None when
         persistence is disabled)."""
+        self._check_process()
         symbol = validate_symbol(symbol)
         with self._lock:
             self._require_open()
@@ -395,6 +413,7 @@ class PersistenceManager:
         compacts each journal holding more than ``compaction_threshold`` entries, to the
         oldest retained snapshot's ``covered_seq + 1`` (taking a snapshot first if there is
         none). Failures are logged and listed in the report."""
+        self._check_process()
         with self._lock:
             self._require_open()
         return self._maintain(periodic=False, rotate=True)
@@ -445,6 +464,14 @@ class PersistenceManager:
 
     # ----------------------------------------------------------------- shutdown
 
+    def _check_process(self) -> None:
+        if os.getpid() != self._pid:
+            raise ForkedHandleError(
+                f"this PersistenceManager ({self._data_dir}) was opened in process {self._pid}; "
+                f"handles do not cross a fork: reopen it in this process ({os.getpid()}) with a new "
+                "PersistenceManager"
+            )
+
     def _require_open(self) -> None:
         if self._closed:
             raise JournalClosedError("the PersistenceManager was shut down")
@@ -453,7 +480,10 @@ class PersistenceManager:
         """Stops the maintenance thread, flushes, syncs and closes every journal, and
         releases the directory. Idempotent. Books stay readable; changing a journaled book
         afterwards raises JournalClosedError. No snapshot is taken (call
-        :meth:`snapshot_all` first if you want one)."""
+        :meth:`snapshot_all` first if you want one). In a forked child it releases nothing
+        (the journals, lock and thread are the parent's) and returns."""
+        if os.getpid() != self._pid:
+            return
         with self._lock:
             if self._closed:
                 return
@@ -488,6 +518,8 @@ class PersistenceManager:
 
     def __repr__(self) -> str:
         """A short description."""
+        if os.getpid() != self._pid:
+            return f"PersistenceManager({str(self._data_dir)!r}, opened in process {self._pid})"
         state = "closed" if self._closed else ("enabled" if self.enabled else "in-memory")
         return f"PersistenceManager({str(self._data_dir)!r}, {state}, symbols={self.symbols})"
 
