@@ -70,6 +70,12 @@ CATEGORIES = {
         "length fields of 2^32-1 and 2^64-1, symlinked paths, ../ and NUL in symbols, a journal "
         "truncated by another process while mapped, a buffer held while the journal grows",
     ),
+    "lifecycle": (
+        "Process lifecycle",
+        "children forked (os.fork, multiprocessing fork and forkserver pools, a double-fork "
+        "daemon) while the parent trades and syncs: every inherited handle refused, no hang or "
+        "panic in the child, no lock kept, the parent's data exactly what it wrote",
+    ),
 }
 
 CASES = pytest.StashKey["Cases"]()
