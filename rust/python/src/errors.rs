@@ -18,6 +18,24 @@ import_exception!(pinnacle.errors, PinnacleIOError);
 import_exception!(pinnacle.errors, InvalidArgumentError);
 import_exception!(pinnacle.errors, OrderBookError);
 
+/// Imports every exception type now (see `crate::warm_up`): a failed lazy import panics.
+pub fn warm_up(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
+    py.import("pinnacle.errors")?;
+    let _ = (
+        py.get_type::<CorruptionError>(),
+        py.get_type::<UnsupportedFormatError>(),
+        py.get_type::<JournalClosedError>(),
+        py.get_type::<ForkedHandleError>(),
+        py.get_type::<JournalLockedError>(),
+        py.get_type::<JournalPoisonedError>(),
+        py.get_type::<EntriesCompactedError>(),
+        py.get_type::<PinnacleIOError>(),
+        py.get_type::<InvalidArgumentError>(),
+        py.get_type::<OrderBookError>(),
+    );
+    Ok(())
+}
+
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e {

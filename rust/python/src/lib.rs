@@ -63,6 +63,39 @@ mod _core {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        super::warm_up(m.py())?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+}
+
+/// Runs, at import, every first-use initialisation that executes Python code (numpy's C
+/// API and borrow-checking capsules, the exception types of `pinnacle.errors`). Done
+/// lazily, a Ctrl-C landing in such an import made the first `read_array`, `depth` or
+/// snapshot raise `PanicException` (the numpy crate panics on a failed lookup) instead of
+/// KeyboardInterrupt. Here an interrupt fails the import with KeyboardInterrupt.
+fn warm_up(py: Python<'_>) -> PyResult<()> {
+    use numpy::{PyArray1, PyArrayMethods};
+    use pyo3::exceptions::{PyImportError, PyKeyboardInterrupt};
+    errors::warm_up(py)?;
+    let touched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let a = PyArray1::<u8>::zeros(py, 2, false);
+        let _ = a.reshape([1, 2]);
+        a.readwrite().make_nonwriteable();
+        numpy::npyffi::is_numpy_2(py)
+    }));
+    match touched {
+        Ok(_) => Ok(()),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            if why.contains("KeyboardInterrupt") {
+                Err(PyKeyboardInterrupt::new_err(()))
+            } else {
+                Err(PyImportError::new_err(format!("pinnacle could not initialise numpy: {why}")))
+            }
+        }
     }
 }
