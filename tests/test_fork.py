@@ -272,7 +272,9 @@ def test_a_child_closing_and_exiting_normally_neither_panics_nor_hangs(tmp_path:
 # ------------------------------------------------------------- books, shadows
 
 
-def test_a_child_is_refused_a_journaled_book_and_shadow_but_keeps_plain_books(tmp_path: Path, cases: Any) -> None:
+def test_a_child_is_refused_a_journaled_book_and_shadow_but_keeps_plain_books(
+    tmp_path: Path, cases: Any
+) -> None:
     path = tmp_path / "b.journal"
     j = Journal(path)
     book = OrderBook("X", journal=j)
@@ -300,7 +302,12 @@ def test_a_child_is_refused_a_journaled_book_and_shadow_but_keeps_plain_books(tm
         }
         refused = {k: outcome(c) for k, c in calls.items()}
         plain.add_order(50, "sell", 100, 1)  # plain memory: works
-        return {"refused": refused, "plain": plain.order_count, "repr": repr(book), "close": outcome(shadow.close)}
+        return {
+            "refused": refused,
+            "plain": plain.order_count,
+            "repr": repr(book),
+            "close": outcome(shadow.close),
+        }
 
     got = in_child(child)
     all_refused(got["refused"], parent)
@@ -410,7 +417,9 @@ def test_a_live_pool_does_not_keep_the_parent_from_reopening_its_data_directory(
         pm.shutdown()
 
 
-def test_a_manager_lock_held_by_a_sleeping_child_is_released_with_the_parent(tmp_path: Path, cases: Any) -> None:
+def test_a_manager_lock_held_by_a_sleeping_child_is_released_with_the_parent(
+    tmp_path: Path, cases: Any
+) -> None:
     data = tmp_path / "data"
     pm = PersistenceManager(data, maintenance=False)
     pm.order_book("X").add_order(1, "buy", 1, 1)
@@ -434,7 +443,9 @@ def test_a_manager_lock_held_by_a_sleeping_child_is_released_with_the_parent(tmp
 # ------------------------------------------------------------------ daemons
 
 
-def test_a_daemonized_child_is_refused_the_inherited_journal_and_syncs_its_own(tmp_path: Path, cases: Any) -> None:
+def test_a_daemonized_child_is_refused_the_inherited_journal_and_syncs_its_own(
+    tmp_path: Path, cases: Any
+) -> None:
     """The classic double fork + setsid: the daemon must not keep appending, unsynced,
     through the parent's handle (its sync thread stayed in the parent); it reopens the
     journal once the parent is gone, and its own sync thread makes its appends durable."""

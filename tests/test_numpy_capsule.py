@@ -50,7 +50,9 @@ FIRST_USES = """
 
 
 def run(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_first_numpy_returning_calls_run_no_interruptible_import(tmp_path: Path) -> None:
