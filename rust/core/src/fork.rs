@@ -17,6 +17,12 @@
 //!   lock goes when the parent closes its own, even while the child lives.
 //! - In a child, closing or dropping an inherited handle releases nothing: its memory,
 //!   descriptors and (absent) threads are leaked; no msync, no unlock, no join.
+//! - A core [`crate::JournalReader`] takes no lock, writes nothing and owns no thread, so
+//!   it would work in a child; the Python bindings refuse it anyway (their per-handle
+//!   mutex may be held by a thread the child does not have), so one rule covers every
+//!   handle there, and reopening a reader is cheap.
+//! - A process-wide worker (a sync or prefault thread shared by journals) must compare
+//!   its own [`Owner`] and start afresh in a child: its thread did not come along.
 //!
 //! Ordering: the registry is guarded by a spin lock that the prepare handler takes before
 //! the fork and the parent and child handlers release, so the child never sees it half
