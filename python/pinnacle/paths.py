@@ -55,6 +55,15 @@ def validate_symbol(symbol: object) -> str:
     return symbol
 
 
+def as_pinnacle_io(e: OSError, action: str, path: Path) -> PinnacleIOError:
+    """``e`` as a :class:`PinnacleIOError` (errno kept, ``path`` named); one already is one
+    is returned as is."""
+    if isinstance(e, PinnacleIOError):
+        return e
+    where = e.filename if e.filename is not None else str(path)
+    return PinnacleIOError(e.errno or errno.EIO, f"cannot {action} {where}: {e.strerror or e}", where)
+
+
 def fsync_dir(directory: Path) -> None:
     """fsyncs a directory, making renames and creations in it durable."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
