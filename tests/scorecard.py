@@ -70,6 +70,13 @@ CATEGORIES = {
         "length fields of 2^32-1 and 2^64-1, symlinked paths, ../ and NUL in symbols, a journal "
         "truncated by another process while mapped, a buffer held while the journal grows",
     ),
+    "api_inputs": (
+        "Hostile API inputs",
+        "every public call of Journal, JournalReader, OrderBook, ShadowBook, PersistenceManager and "
+        "the config loaders with ints of 2^63, 2^64 and beyond, bools, NaN/inf, NUL and lone-surrogate "
+        "strings, 100 KB strings, wrong types: only documented exceptions, each naming its argument, "
+        "and nothing stored changed by a refused call",
+    ),
 }
 
 CASES = pytest.StashKey["Cases"]()

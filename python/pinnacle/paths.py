@@ -46,7 +46,7 @@ def validate_symbol(symbol: object) -> str:
     separator, NUL, control character, ``.`` or ``..`` can reach the file system.
     """
     if not isinstance(symbol, str):
-        raise InvalidArgumentError(f"symbol must be a str, got {symbol!r} ({type(symbol).__name__})")
+        raise InvalidArgumentError(f"symbol must be a str, not {type(symbol).__name__}")
     if not _SYMBOL_RE.fullmatch(symbol) or symbol.startswith("."):
         raise InvalidArgumentError(
             f"invalid symbol {symbol!r}: use 1 to {MAX_SYMBOL_LEN} characters of A-Z a-z 0-9 . _ -, "

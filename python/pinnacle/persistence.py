@@ -27,7 +27,14 @@ from typing import Any
 from pinnacle._core import Journal, OrderBook
 from pinnacle.config import PersistenceConfig
 from pinnacle.errors import CorruptionError, InvalidArgumentError, JournalClosedError
-from pinnacle.paths import DataLayout, DirectoryLock, as_pinnacle_io, SymbolMeta, validate_symbol, write_atomic
+from pinnacle.paths import (
+    DataLayout,
+    DirectoryLock,
+    SymbolMeta,
+    as_pinnacle_io,
+    validate_symbol,
+    write_atomic,
+)
 from pinnacle.snapshots import SUFFIX, MaintenanceReport, SnapshotFile, SnapshotManager, SnapshotPipeline
 
 _log = logging.getLogger("pinnacle.persistence")
@@ -107,14 +114,15 @@ class PersistenceManager:
             cfg = PersistenceConfig.from_dict(config)
         else:
             raise InvalidArgumentError(
-                f"config must be a PersistenceConfig or a mapping of the JSON keys, not {type(config).__name__}"
+                "config must be a PersistenceConfig or a mapping of the JSON keys, "
+                f"not {type(config).__name__}"
             )
         if data_dir is not None:
-            if not isinstance(data_dir, (str, os.PathLike)):
-                raise InvalidArgumentError(
-                    f"data_dir must be a str or os.PathLike, not {type(data_dir).__name__}"
-                )
-            cfg = dataclasses.replace(cfg, data_directory=os.fspath(data_dir))
+            d = os.fspath(data_dir) if isinstance(data_dir, (str, os.PathLike)) else None
+            if not isinstance(d, str) or not d or "\0" in d:
+                got = f"{d!r:.80}" if isinstance(d, str) else type(data_dir).__name__
+                raise InvalidArgumentError(f"data_dir must be a non-empty str path without NUL, got {got}")
+            cfg = dataclasses.replace(cfg, data_directory=d)
         self._config = cfg
         self._data_dir = cfg.data_path
         self._lock = threading.RLock()
@@ -388,7 +396,7 @@ class PersistenceManager:
             self._require_open()
             m = self._books.get(symbol)
             if m is None:
-                raise InvalidArgumentError(f"no open book for {symbol!r}: call order_book() first")
+                raise InvalidArgumentError(f"symbol {symbol!r} has no open book: call order_book() first")
         if m.pipe is None:
             return None
         with m.pipe.lock:

@@ -129,7 +129,7 @@ impl PyOrderBook {
     #[pyo3(signature = (symbol, tick_size=None, lot_size=None, *, journal=None))]
     fn new(
         py: Python<'_>,
-        symbol: &str,
+        #[pyo3(from_py_with = convert::symbol)] symbol: String,
         tick_size: Option<&Bound<'_, PyAny>>,
         lot_size: Option<&Bound<'_, PyAny>>,
         journal: Option<Py<PyJournal>>,
@@ -142,7 +142,7 @@ impl PyOrderBook {
             Some(l) => Grid::parse(l, "lot_size")?,
             None => Grid::parse(PyString::new(py, "1").as_any(), "lot_size")?,
         };
-        let book = OrderBook::new(symbol).map_err(|e| invalid(e.to_string()))?;
+        let book = OrderBook::new(&symbol).map_err(|e| invalid(e.to_string()))?;
         Ok(Self::build(py, book, price, qty, journal))
     }
 

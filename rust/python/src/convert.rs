@@ -4,7 +4,7 @@ use crate::errors::{invalid, type_error};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString, PyTuple};
 use std::path::PathBuf;
 use std::ptr::NonNull;
 
@@ -99,6 +99,43 @@ pub fn timestamp_ns(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
 
 pub fn created_ns(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
     optional(obj, |o| int_in(o, "created_ns", 0, i64::MAX as i128, NS).map(|v| v as i64))
+}
+
+/// A str argument. A lone surrogate ("\\udcff") cannot be UTF-8: a bad value naming the
+/// argument, not pyo3's bare UnicodeEncodeError.
+pub fn text_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| type_error(format!("{name} must be a str, not {}", type_name(obj))))?;
+    s.to_str()
+        .map(str::to_owned)
+        .map_err(|_| invalid(format!("{name} must be valid Unicode text (no lone surrogates)")))
+}
+
+/// `obj` as one of `allowed` (a fixed set of option names, so the result is `'static`).
+fn choice(obj: &Bound<'_, PyAny>, name: &str, allowed: &[&'static str]) -> PyResult<&'static str> {
+    let s = text_arg(obj, name)?;
+    allowed
+        .iter()
+        .copied()
+        .find(|a| *a == s)
+        .ok_or_else(|| invalid(format!("{name} must be one of {}, got {:.80?}", allowed.join(", "), s)))
+}
+
+pub fn sync(obj: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    choice(obj, "sync", &["none", "interval", "always"])
+}
+
+pub fn recovery(obj: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    choice(obj, "recovery", &["tolerate_tail", "absolute", "point_in_time", "skip_corrupted"])
+}
+
+pub fn growth(obj: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    choice(obj, "growth", &["auto", "remap"])
+}
+
+pub fn symbol(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    text_arg(obj, "symbol")
 }
 
 /// A file path argument (str or os.PathLike). A NUL byte cannot reach the OS: it is a bad
@@ -224,7 +261,7 @@ pub fn payloads(obj: &Bound<'_, PyAny>) -> PyResult<Payloads> {
     })?;
     if buf.dimensions() != 2 || !buf.is_c_contiguous() {
         return Err(invalid(format!(
-            "a payload array must be 2-D and C-contiguous (one row per entry), got shape {:?}",
+            "payloads: an array must be 2-D and C-contiguous (one row per entry), got shape {:?}",
             buf.shape()
         )));
     }
@@ -240,7 +277,9 @@ pub fn payloads(obj: &Bound<'_, PyAny>) -> PyResult<Payloads> {
 
 /// A checkpoint marker: bytes-like, or an int in 0..2**64 stored as 8 little-endian bytes.
 pub fn marker(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if obj.is_instance_of::<PyInt>() {
+    // numpy int scalars too (an array's __index__ raises: it is a buffer)
+    let int_like = obj.is_instance_of::<PyInt>() || obj.call_method0("__index__").is_ok();
+    if int_like && !obj.is_instance_of::<PyBool>() {
         let v = int_in(obj, "marker", 0, u64::MAX as i128, "")?;
         return Ok((v as u64).to_le_bytes().to_vec());
     }

@@ -54,10 +54,10 @@ impl PyJournal {
     fn new(
         py: Python<'_>,
         #[pyo3(from_py_with = convert::path)] path: PathBuf,
-        sync: &str,
+        #[pyo3(from_py_with = convert::sync)] sync: &'static str,
         #[pyo3(from_py_with = convert::sync_interval_ms)] sync_interval_ms: u64,
-        recovery: &str,
-        growth: &str,
+        #[pyo3(from_py_with = convert::recovery)] recovery: &'static str,
+        #[pyo3(from_py_with = convert::growth)] growth: &'static str,
         #[pyo3(from_py_with = convert::initial_size)] initial_size: u64,
         #[pyo3(from_py_with = convert::growth_step)] growth_step: u64,
         #[pyo3(from_py_with = convert::max_entry_size)] max_entry_size: u32,
@@ -100,7 +100,7 @@ impl PyJournal {
         let ts = timestamp_ns;
         let p = convert::payloads(payloads)?;
         if p.len() == 0 {
-            return Err(invalid("append_many needs at least one payload"));
+            return Err(invalid("payloads must not be empty: append_many needs at least one payload"));
         }
         py.detach(|| self.inner.append_batch(kind, &p.slices(), ts)).py()
     }
