@@ -233,12 +233,23 @@ def _check_chain(rep: SymbolReport, layout: DataLayout) -> None:
         )
 
 
+def _entries_of(
+    tell: Callable[[str, float], None], symbol: str, index: int, total: int
+) -> Callable[[int, float], None]:
+    """Progress within one symbol's journal as progress through the whole directory."""
+    return lambda n, done: tell(f"{symbol}: {n} entries", (index + done) / total)
+
+
 def scan_data_dir(root: Path, progress: Callable[[str, float], None] | None = None) -> DataDirReport:
     """Examines a persistence directory without writing anything. ``progress(what,
     fraction_done)`` is called as it goes (journals count by symbol, and within one by the
     bytes read)."""
     rep = DataDirReport(root, in_use=lock_owner(root))
-    tell = progress or (lambda what, done: None)
+
+    def tell(what: str, done: float) -> None:
+        if progress is not None:
+            progress(what, done)
+
     layout = DataLayout(root)
     found, skipped = layout.symbols_on_disk()
     for name in skipped:
@@ -262,9 +273,7 @@ def scan_data_dir(root: Path, progress: Callable[[str, float], None] | None = No
             sr.problems.append(Problem(layout.meta_path(symbol), None, str(e).split(": ", 1)[-1]))
         jpath = layout.journal_path(symbol)
         if jpath.exists():
-            sr.journal = scan_journal(
-                jpath, progress=lambda n, f, s=symbol, i=i: tell(f"{s}: {n} entries", (i + f) / total)
-            )
+            sr.journal = scan_journal(jpath, progress=_entries_of(tell, symbol, i, total))
         sdir = layout.snapshot_dir(symbol)
         if sdir.is_dir():
             for p in sorted(sdir.iterdir()):
