@@ -56,8 +56,8 @@ def validate_symbol(symbol: object) -> str:
 
 
 def as_pinnacle_io(e: OSError, action: str, path: Path) -> PinnacleIOError:
-    """``e`` as a :class:`PinnacleIOError` (errno kept, ``path`` named); one already is one
-    is returned as is."""
+    """``e`` as a :class:`PinnacleIOError` (errno kept, its file or else ``path`` named);
+    an error that already is one is returned unchanged."""
     if isinstance(e, PinnacleIOError):
         return e
     where = e.filename if e.filename is not None else str(path)
