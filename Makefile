@@ -14,17 +14,32 @@ $(PY):
 venv: $(PY)
 
 # Builds the extension (release profile) and installs the package editable, with the test
-# extras and the benchmark suite's (its command-line test runs one section).
+# extras and the benchmark suite's (its command-line test runs one section). pip keeps the
+# compiler quiet, so say what is going on; V=1 shows cargo's own output.
+PIP_BUILD := $(if $(V),-v,--quiet)
 build-dev: $(PY)
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	@echo "build-dev: compiling the Rust extension (cargo, release profile) and installing pinnacle into $(VENV)"
+	@echo "build-dev: about a minute on a fresh clone, seconds when nothing changed (V=1 shows the compiler)"
+	@start=$$(date +%s) && $(PY) -m pip install $(PIP_BUILD) -e '.[test,bench]' && \
+		echo "build-dev: done in $$(( $$(date +%s) - start )) s"
 
 # The main job: the crash-recovery drill (trade, SIGKILL, recover, verify every book,
 # order and position against the acknowledged operations).
 demo: build-dev
 	$(VENV)/bin/pinnacle demo
 
+# The compile is shown; the test binaries' ~15 result blocks go to CARGO_LOG and one line
+# sums them up ("cargo: N passed, N failed"). On a failure the whole log is printed.
+CARGO_LOG := target/cargo-test.log
 test-rust:
-	$(CARGO_TEST)
+	@mkdir -p target
+	@{ $(CARGO_TEST) --no-run 2>&1; echo $$? > $(CARGO_LOG).rc; } | grep -v '^ *Executable '; \
+		exit $$(cat $(CARGO_LOG).rc)
+	@if $(CARGO_TEST) > $(CARGO_LOG) 2>&1; then rc=0; else rc=$$?; cat $(CARGO_LOG); fi; \
+		awk '/^test result:/ { p += $$4; f += $$6; n++ } \
+			END { printf "cargo: %d passed, %d failed (%d test binaries; output in $(CARGO_LOG))\n", p, f, n }' \
+			$(CARGO_LOG); \
+		exit $$rc
 
 test-python: build-dev
 	$(PY) -m pytest

@@ -76,6 +76,13 @@ CATEGORIES = {
         "daemon) while the parent trades and syncs: every inherited handle refused, no hang or "
         "panic in the child, no lock kept, the parent's data exactly what it wrote",
     ),
+    "api_inputs": (
+        "Hostile API inputs",
+        "every public call of Journal, JournalReader, OrderBook, ShadowBook, PersistenceManager and "
+        "the config loaders with ints of 2^63, 2^64 and beyond, bools, NaN/inf, NUL and lone-surrogate "
+        "strings, 100 KB strings, wrong types: only documented exceptions, each naming its argument, "
+        "and nothing stored changed by a refused call",
+    ),
 }
 
 CASES = pytest.StashKey["Cases"]()

@@ -118,3 +118,23 @@ def test_recovery_report_fields(tmp_path: Path) -> None:
         assert (r.entries, r.first_seq, r.last_seq, r.mode) == (3, 1, 3, "tolerate_tail")
         assert r.tail_cut_offset == tail and r.dropped_entries == 1 and r.truncated_bytes > 0
         assert r.duration_s >= 0
+
+
+def test_a_point_in_time_cut_reopens_with_the_default_mode(tmp_path: Path) -> None:
+    """docs/cli.md once said the cut left durable_end above the data ("file ends before its
+    durable end" at the next default open): it does not; the cut is durable and final."""
+    p = tmp_path / "pit.journal"
+    with Journal(p, **SMALL) as j:
+        for i in range(20):
+            j.append(1, b"entry-%02d" % i)
+    img = bytearray(p.read_bytes())
+    img[HEADER + 10 * entry_len(8) + 36] ^= 0x20  # in entry 10's payload: durable data
+    p.write_bytes(bytes(img))
+    with pytest.raises(CorruptionError):
+        Journal(p, **SMALL)
+    with Journal(p, recovery="point_in_time", **SMALL) as j:
+        assert j.entry_count == 10
+    with Journal(p, **SMALL) as j:
+        assert j.entry_count == 10 and j.append(1, b"after") == 11
+    with Journal(p, **SMALL) as j:
+        assert j.entry_count == 11 and j.recovery_report.clean

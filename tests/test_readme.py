@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,3 +47,31 @@ def test_the_quick_start_recovers_its_own_state_when_run_again(tmp_path: Path) -
 def test_the_journal_example_script_runs(tmp_path: Path) -> None:
     run_script(ROOT / "examples" / "quickstart.py", str(tmp_path / "data"), cwd=tmp_path)
     assert any((tmp_path / "data").iterdir())
+
+
+def test_the_journal_example_cleans_up_its_temporary_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    done = run_script(ROOT / "examples" / "quickstart.py", cwd=tmp_path)
+    assert "OK: every entry recovered" in done.stdout and list(temp.iterdir()) == []
+
+
+def test_the_examples_use_only_the_public_api() -> None:
+    for script in (ROOT / "examples").glob("*.py"):
+        private = re.findall(r"\.(_[a-z]\w*)\(", script.read_text(encoding="utf-8"))
+        assert not private, f"{script.name} calls private {private}"
+
+
+def test_links_in_the_docs_stay_inside_the_repository() -> None:
+    """A package user has the repository, not its surroundings (no ../ out of it)."""
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        text = doc.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)", text) + re.findall(r"`(\.\./[^`]*)`", text):
+            if re.match(r"[a-z]+://|mailto:", target):
+                continue
+            resolved = (doc.parent / target).resolve()
+            assert resolved.is_relative_to(ROOT), f"{doc.name} links {target}, outside the repository"
+            assert resolved.exists(), f"{doc.name} links {target}, which does not exist"

@@ -23,7 +23,6 @@ periodic snapshots off. ``compactionThreshold`` counts journal *entries*.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -38,6 +37,7 @@ SyncMode = Literal["none", "interval", "always"]
 SYNC_MODES: tuple[SyncMode, ...] = ("none", "interval", "always")
 
 MAX_SYNC_INTERVAL_MS = 3_600_000
+MAX_SNAPSHOT_INTERVAL_MIN = 1_000_000_000  # ~1900 years: a float of seconds stays exact
 
 
 class ConfigError(InvalidArgumentError):
@@ -70,6 +70,15 @@ def _key(field: str) -> str:
     return f"persistence.{_FIELD_KEYS[field]}"
 
 
+def _show(v: object) -> str:
+    """``repr(v)``, bounded (an int beyond ``sys.get_int_max_str_digits()`` has no repr)."""
+    try:
+        text = repr(v)
+    except ValueError:
+        return f"an int of {v.bit_length()} bits" if isinstance(v, int) else f"a {type(v).__name__}"
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -80,7 +89,7 @@ def _int_in(field: str, v: object, lo: int, hi: int | None = None) -> None:
     assert isinstance(v, int)
     if v < lo or (hi is not None and v > hi):
         bound = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-        raise ConfigError(f"must be {bound}, got {v}", _key(field))
+        raise ConfigError(f"must be {bound}, got {_show(v)}", _key(field))
 
 
 @dataclass(frozen=True)
@@ -109,25 +118,30 @@ class PersistenceConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
-            raise ConfigError(f"must be true or false, got {self.enabled!r}", _key("enabled"))
+            raise ConfigError(f"must be true or false, got {_show(self.enabled)}", _key("enabled"))
         d = self.data_directory
         if not isinstance(d, (str, os.PathLike)):
-            raise ConfigError(f"must be a string, got {d!r} ({type(d).__name__})", _key("data_directory"))
+            raise ConfigError(
+                f"must be a string, got {_show(d)} ({type(d).__name__})", _key("data_directory")
+            )
         d = os.fspath(d)
         if not isinstance(d, str) or not d or "\0" in d:
             raise ConfigError(f"must be a non-empty path without NUL, got {d!r}", _key("data_directory"))
         object.__setattr__(self, "data_directory", d)
         _int_in("journal_sync_interval_ms", self.journal_sync_interval_ms, 1, MAX_SYNC_INTERVAL_MS)
-        if self.journal_sync_mode not in SYNC_MODES:
+        if not isinstance(self.journal_sync_mode, str) or self.journal_sync_mode not in SYNC_MODES:
             raise ConfigError(
-                f"must be one of {', '.join(SYNC_MODES)}, got {self.journal_sync_mode!r}",
+                f"must be one of {', '.join(SYNC_MODES)}, got {_show(self.journal_sync_mode)}",
                 _key("journal_sync_mode"),
             )
         m: object = self.snapshot_interval_min
         if not isinstance(m, (int, float)) or isinstance(m, bool):
             raise ConfigError(f"must be a number of minutes, got {m!r}", _key("snapshot_interval_min"))
-        if not math.isfinite(m) or m < 0:
-            raise ConfigError(f"must be finite and >= 0 (0 = off), got {m!r}", _key("snapshot_interval_min"))
+        if not 0 <= m <= MAX_SNAPSHOT_INTERVAL_MIN:  # NaN fails both comparisons
+            raise ConfigError(
+                f"must be between 0 and {MAX_SNAPSHOT_INTERVAL_MIN} minutes (0 = off), got {_show(m)}",
+                _key("snapshot_interval_min"),
+            )
         _int_in("keep_snapshots", self.keep_snapshots, 1)
         _int_in("compaction_threshold", self.compaction_threshold, 1)
 

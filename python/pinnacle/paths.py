@@ -47,13 +47,22 @@ def validate_symbol(symbol: object) -> str:
     separator, NUL, control character, ``.`` or ``..`` can reach the file system.
     """
     if not isinstance(symbol, str):
-        raise InvalidArgumentError(f"symbol must be a str, got {symbol!r} ({type(symbol).__name__})")
+        raise InvalidArgumentError(f"symbol must be a str, not {type(symbol).__name__}")
     if not _SYMBOL_RE.fullmatch(symbol) or symbol.startswith("."):
         raise InvalidArgumentError(
             f"invalid symbol {symbol!r}: use 1 to {MAX_SYMBOL_LEN} characters of A-Z a-z 0-9 . _ -, "
             "not starting with a dot"
         )
     return symbol
+
+
+def as_pinnacle_io(e: OSError, action: str, path: Path) -> PinnacleIOError:
+    """``e`` as a :class:`PinnacleIOError` (errno kept, its file or else ``path`` named);
+    an error that already is one is returned unchanged."""
+    if isinstance(e, PinnacleIOError):
+        return e
+    where = e.filename if e.filename is not None else str(path)
+    return PinnacleIOError(e.errno or errno.EIO, f"cannot {action} {where}: {e.strerror or e}", where)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -18,14 +18,23 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pinnacle._core import Journal, OrderBook
 from pinnacle.config import PersistenceConfig
 from pinnacle.errors import CorruptionError, ForkedHandleError, InvalidArgumentError, JournalClosedError
-from pinnacle.paths import DataLayout, DirectoryLock, SymbolMeta, validate_symbol, write_atomic
+from pinnacle.paths import (
+    DataLayout,
+    DirectoryLock,
+    SymbolMeta,
+    as_pinnacle_io,
+    validate_symbol,
+    write_atomic,
+)
 from pinnacle.snapshots import SUFFIX, MaintenanceReport, SnapshotFile, SnapshotManager, SnapshotPipeline
 
 _log = logging.getLogger("pinnacle.persistence")
@@ -70,10 +79,13 @@ class PersistenceManager:
     """Owns a persistence directory: the journaled order books of every symbol, their
     snapshots, recovery, and a background maintenance thread.
 
+    ``config`` is a :class:`~pinnacle.PersistenceConfig` or the ``"persistence"`` JSON
+    object as a mapping (camelCase keys, validated as :meth:`from_config_file` does).
     ``data_dir`` overrides ``config.data_directory``; a relative path is resolved against
     the current working directory once, here. With ``config.enabled`` false, books are
     in-memory only and nothing at all is written. Otherwise the directory is created (mode
-    0700) and locked: a second manager on it, in any process, gets
+    0700) and locked (failing that — read-only mount, a file in the way — with a
+    :class:`~pinnacle.PinnacleIOError`): a second manager on it, in any process, gets
     :class:`~pinnacle.DataDirectoryLockedError`. ``maintenance=False`` starts no thread
     (call :meth:`perform_maintenance` and :meth:`snapshot` yourself).
 
@@ -95,14 +107,28 @@ class PersistenceManager:
     def __init__(
         self,
         data_dir: str | os.PathLike[str] | None = None,
-        config: PersistenceConfig | None = None,
+        config: PersistenceConfig | Mapping[str, Any] | None = None,
         *,
         maintenance: bool = True,
     ) -> None:
         """Opens (and locks) the persistence directory; see the class docstring."""
-        cfg = config if config is not None else PersistenceConfig()
+        if config is None:
+            cfg = PersistenceConfig()
+        elif isinstance(config, PersistenceConfig):
+            cfg = config
+        elif isinstance(config, Mapping):  # the "persistence" JSON object, camelCase keys
+            cfg = PersistenceConfig.from_dict(config)
+        else:
+            raise InvalidArgumentError(
+                "config must be a PersistenceConfig or a mapping of the JSON keys, "
+                f"not {type(config).__name__}"
+            )
         if data_dir is not None:
-            cfg = dataclasses.replace(cfg, data_directory=os.fspath(data_dir))
+            d = os.fspath(data_dir) if isinstance(data_dir, (str, os.PathLike)) else None
+            if not isinstance(d, str) or not d or "\0" in d:
+                got = f"{d!r:.80}" if isinstance(d, str) else type(data_dir).__name__
+                raise InvalidArgumentError(f"data_dir must be a non-empty str path without NUL, got {got}")
+            cfg = dataclasses.replace(cfg, data_directory=d)
         self._config = cfg
         self._data_dir = cfg.data_path
         self._pid = os.getpid()
@@ -119,13 +145,18 @@ class PersistenceManager:
             _log.info("Persistence disabled: order books are kept in memory only")
             return
         layout = DataLayout(self._data_dir)
-        layout.create()
-        self._dir_lock = DirectoryLock(layout.lock_file)
+        try:
+            layout.create()
+            self._dir_lock = DirectoryLock(layout.lock_file)
+        except OSError as e:  # read-only mount, a file in the way, no permission...
+            raise as_pinnacle_io(e, "open the persistence directory", self._data_dir) from e
         try:
             for p in layout.remove_stray_temps():
                 _log.warning("Removed the temporary file of an interrupted write: %s", p)
-        except BaseException:
+        except BaseException as e:
             self._dir_lock.release()
+            if isinstance(e, OSError):
+                raise as_pinnacle_io(e, "clean up", self._data_dir) from e
             raise
         self._layout = layout
         if maintenance:
@@ -383,7 +414,7 @@ class PersistenceManager:
             self._require_open()
             m = self._books.get(symbol)
             if m is None:
-                raise InvalidArgumentError(f"no open book for {symbol!r}: call order_book() first")
+                raise InvalidArgumentError(f"symbol {symbol!r} has no open book: call order_book() first")
         if m.pipe is None:
             return None
         with m.pipe.lock:

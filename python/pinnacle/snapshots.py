@@ -78,6 +78,13 @@ class LoadedSnapshot:
     info: SnapshotInfo
 
 
+def _reason(e: BaseException, path: Path) -> str:
+    """Why ``path`` could not be read, without repeating its name."""
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return str(e).replace(f"{path}: ", "").replace(str(path), "the file")
+
+
 class SnapshotManager:
     """The snapshots of one symbol. Thread-safe; every method takes the manager's lock.
 
@@ -205,13 +212,13 @@ class SnapshotManager:
             files, bad = self._scan()
             for path, err in bad:
                 problem(f"Skipping snapshot {path}: {err}")
-            for f in files:
+            for i, f in enumerate(files):
                 try:
                     loaded = self.load(f)
                 except (CorruptionError, UnsupportedFormatError, OSError) as e:
-                    problem(
-                        f"Snapshot {f.path} is damaged or unreadable ({e}); falling back to the previous one"
-                    )
+                    older = files[i + 1 :]
+                    then = f"trying the previous one, {older[0].path.name}" if older else "no older snapshot"
+                    problem(f"Snapshot {f.path} is damaged or unreadable ({_reason(e, f.path)}); {then}")
                     continue
                 if f.covered_seq > last_seq:
                     raise CorruptionError(

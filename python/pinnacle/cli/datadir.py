@@ -233,9 +233,23 @@ def _check_chain(rep: SymbolReport, layout: DataLayout) -> None:
         )
 
 
-def scan_data_dir(root: Path, progress: Callable[[str], None] | None = None) -> DataDirReport:
-    """Examines a persistence directory without writing anything."""
+def _entries_of(
+    tell: Callable[[str, float], None], symbol: str, index: int, total: int
+) -> Callable[[int, float], None]:
+    """Progress within one symbol's journal as progress through the whole directory."""
+    return lambda n, done: tell(f"{symbol}: {n} entries", (index + done) / total)
+
+
+def scan_data_dir(root: Path, progress: Callable[[str, float], None] | None = None) -> DataDirReport:
+    """Examines a persistence directory without writing anything. ``progress(what,
+    fraction_done)`` is called as it goes (journals count by symbol, and within one by the
+    bytes read)."""
     rep = DataDirReport(root, in_use=lock_owner(root))
+
+    def tell(what: str, done: float) -> None:
+        if progress is not None:
+            progress(what, done)
+
     layout = DataLayout(root)
     found, skipped = layout.symbols_on_disk()
     for name in skipped:
@@ -245,9 +259,10 @@ def scan_data_dir(root: Path, progress: Callable[[str], None] | None = None) -> 
             if _TEMP_RE.fullmatch(p.name):
                 msg = "temporary file of an interrupted write (removed at the next start)"
                 rep.problems.append(Problem(p, None, msg, "warning"))
-    for symbol in sorted(found):
-        if progress is not None:
-            progress(symbol)
+    others = sorted(p for p in root.rglob(f"*{JOURNAL_SUFFIX}") if p.parent != layout.journals)
+    total = max(1, len(found) + len(others))
+    for i, symbol in enumerate(sorted(found)):
+        tell(symbol, i / total)
         sr = SymbolReport(symbol)
         rep.symbols.append(sr)
         tick, lot = "1", "1"
@@ -258,7 +273,7 @@ def scan_data_dir(root: Path, progress: Callable[[str], None] | None = None) -> 
             sr.problems.append(Problem(layout.meta_path(symbol), None, str(e).split(": ", 1)[-1]))
         jpath = layout.journal_path(symbol)
         if jpath.exists():
-            sr.journal = scan_journal(jpath)
+            sr.journal = scan_journal(jpath, progress=_entries_of(tell, symbol, i, total))
         sdir = layout.snapshot_dir(symbol)
         if sdir.is_dir():
             for p in sorted(sdir.iterdir()):
@@ -271,8 +286,8 @@ def scan_data_dir(root: Path, progress: Callable[[str], None] | None = None) -> 
             dirnames[:] = [n for n in dirnames if n not in ("journals", "snapshots")]
         for n in sorted(filenames):
             if n.endswith(JOURNAL_SUFFIX) and not n.startswith("."):
-                if progress is not None:
-                    progress(str((d / n).relative_to(root)))
+                k = len(found) + len(rep.other_journals)
+                tell(str((d / n).relative_to(root)), k / total)
                 rep.other_journals.append(scan_journal(d / n))
     return rep
 

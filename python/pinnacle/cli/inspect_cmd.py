@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from pinnacle._core import Entry
-from pinnacle.cli._console import EXIT_OK, StatusLine, UsageError, human_bytes, utc
+from pinnacle.cli._console import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    SEQ_MAX,
+    UsageError,
+    human_bytes,
+    int_in,
+    progress_display,
+    utc,
+)
 from pinnacle.cli.datadir import (
     DataDirReport,
     SnapshotRow,
@@ -19,12 +28,21 @@ from pinnacle.cli.datadir import (
     scan_data_dir,
     scan_snapshot,
 )
-from pinnacle.cli.journal_scan import FLAG_CHECKPOINT, OP_KIND, OP_NAMES, JournalInfo, decode_op, list_entries
+from pinnacle.cli.journal_scan import (
+    FLAG_CHECKPOINT,
+    OP_KIND,
+    OP_NAMES,
+    JournalInfo,
+    Problem,
+    decode_op,
+    list_entries,
+)
 from pinnacle.cli.journal_scan import scan_journal as _scan_journal
 from pinnacle.errors import CorruptionError, InvalidArgumentError
 from pinnacle.paths import META_SUFFIX, SymbolMeta
 from pinnacle.sim import ledger
 
+MAX_KIND = 65535
 _KIND_NAMES = {"op": OP_KIND, "checkpoint": -1, **{name: OP_KIND for name in OP_NAMES.values()}}
 
 
@@ -44,9 +62,16 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--kind", help="with --entries: a kind number, 'op', 'checkpoint' or an op (add, cancel...)"
     )
-    p.add_argument("--from-seq", type=int, default=0, metavar="SEQ", help="with --entries: first seq")
-    p.add_argument("--to-seq", type=int, metavar="SEQ", help="with --entries: last seq")
-    p.add_argument("--limit", type=int, default=100, help="with --entries: at most N (0 = all; default 100)")
+    seq = int_in(0, SEQ_MAX, "a sequence number")
+    p.add_argument("--from-seq", type=seq, default=0, metavar="SEQ", help="with --entries: first seq")
+    p.add_argument("--to-seq", type=seq, metavar="SEQ", help="with --entries: last seq")
+    p.add_argument(
+        "--limit",
+        type=int_in(0, SEQ_MAX, "a count"),
+        default=100,
+        metavar="N",
+        help="with --entries: at most N (0 = all; default 100)",
+    )
     p.set_defaults(run=run)
 
 
@@ -145,6 +170,8 @@ def _entries(args: argparse.Namespace, kind: str) -> int:
     if args.kind is not None:
         if args.kind.isdigit():
             want = int(args.kind)
+            if want > MAX_KIND:
+                raise UsageError(f"--kind: an entry kind is between 0 and {MAX_KIND}, got {args.kind}")
         elif args.kind in _KIND_NAMES:
             want = _KIND_NAMES[args.kind]
             op_name = args.kind if args.kind in OP_NAMES.values() else None
@@ -263,30 +290,32 @@ def run(args: argparse.Namespace) -> int:
     for opt in ("symbol", "kind", "to_seq"):
         if getattr(args, opt) is not None:
             raise UsageError(f"--{opt.replace('_', '-')} only applies with --entries")
-    status = StatusLine(sys.stderr)
+    status = progress_display(sys.stderr)
     doc: dict[str, object]
+    problems: list[Problem]
     if kind == "dir":
-        rep = scan_data_dir(args.path, lambda what: status.update(f"inspecting {what} ..."))
+        rep = scan_data_dir(args.path, lambda what, done: status.update(f"inspecting {what}", done))
         status.clear()
-        doc = rep.as_dict()
+        doc, problems = rep.as_dict(), rep.all_problems()
         if not args.json:
             print_dir(rep)
     elif kind == "journal":
-        j = _scan_journal(args.path, progress=lambda n: status.update(f"reading entries: {n}"))
+        j = _scan_journal(args.path, progress=lambda n, done: status.update(f"reading entries: {n}", done))
         status.clear()
-        doc = j.as_dict()
+        doc, problems = j.as_dict(), j.problems
         if not args.json:
             print_journal(j)
     else:
         grid = grid_for_snapshot(args.path)
         s = scan_snapshot(args.path, *grid) if grid else scan_snapshot(args.path)
-        doc = s.as_dict()
+        doc, problems = s.as_dict(), s.problems
         if not args.json:
             print_snapshot(s)
     if args.json:
         json.dump(doc, sys.stdout, indent=2)
         print()
-    return EXIT_OK
+    # Damage shown (an ERROR line) is a failure, as with verify; warnings are not.
+    return EXIT_FAILURE if any(p.severity == "error" for p in problems) else EXIT_OK
 
 
 def grid_for_snapshot(path: Path) -> tuple[str, str] | None:

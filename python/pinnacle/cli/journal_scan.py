@@ -274,10 +274,11 @@ def _last_nonzero(buf: mmap.mmap | bytes, start: int) -> int:
 def scan_journal(
     path: str | os.PathLike[str],
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, float], None] | None = None,
 ) -> JournalInfo:
     """Verifies every entry of a journal without writing to it; see the module docstring.
-    ``progress(entries_so_far)`` is called after each batch."""
+    ``progress(entries_so_far, fraction_done)`` is called after each batch (the fraction
+    of the header's durable data read so far, below 1 until the scan ends)."""
     info = JournalInfo(Path(path))
     st = os.stat(info.path)
     info.file_size, info.disk_bytes = st.st_size, st.st_blocks * 512
@@ -300,7 +301,7 @@ def scan_journal(
                     for e in batch:
                         info.account(e, info.data_end)
                     if progress is not None:
-                        progress(info.entries)
+                        progress(info.entries, min(0.99, info.data_end / max(info.header.durable_end, 1)))
                 found = len(info.problems)
                 _check_tail(info)
                 if len(info.problems) == found or info.data_end < info.header.durable_end:

@@ -6,11 +6,12 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from pinnacle.cli._console import (
     UsageError,
     human_bytes,
     one_line,
+    progress_display,
 )
 from pinnacle.cli.datadir import is_data_dir, lock_owner
 from pinnacle.config import ConfigError, PersistenceConfig
@@ -88,14 +90,18 @@ def _check_dir(path: Path) -> None:
 
 
 @contextmanager
-def capture_log(level: int = logging.INFO) -> Iterator[list[str]]:
+def capture_log(
+    level: int = logging.INFO, on_record: Callable[[logging.LogRecord], None] | None = None
+) -> Iterator[list[str]]:
     """Collects the ``pinnacle`` logger's records at ``level`` and above as
-    ``[LEVEL] message`` lines while the block runs."""
+    ``[LEVEL] message`` lines while the block runs (and passes each to ``on_record``)."""
     lines: list[str] = []
 
     class _Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             lines.append(f"[{record.levelname}] {record.getMessage()}")
+            if on_record is not None:
+                on_record(record)
 
     lg = logging.getLogger("pinnacle")
     h, old = _Collect(level), lg.level
@@ -179,7 +185,7 @@ def run_recover(args: argparse.Namespace) -> int:
     """``pinnacle recover``."""
     src: Path = args.data_dir
     _check_dir(src)
-    status = StatusLine(sys.stderr)
+    status = progress_display(sys.stderr)
     notes: list[str] = []
     tmp: str | None = None
     target = src
@@ -189,8 +195,7 @@ def run_recover(args: argparse.Namespace) -> int:
             notes.append(f"{src} is in use by {owner}: the copy may catch a write in progress")
         tmp = tempfile.mkdtemp(prefix="pinnacle-recover-")
         target = Path(tmp) / "data"
-        status.update(f"copying {src} ...", force=True)
-        shutil.copytree(src, target, symlinks=True)
+        _copy_with_progress(src, target, status)
     try:
         return _recover(args, target, status, notes)
     finally:
@@ -199,13 +204,67 @@ def run_recover(args: argparse.Namespace) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _copy_with_progress(src: Path, dst: Path, status: StatusLine) -> None:
+    total = sum(p.stat().st_size for p in src.rglob("*") if p.is_file() and not p.is_symlink())
+    copied = 0
+
+    def copy(a: str, b: str) -> None:
+        nonlocal copied
+        shutil.copy2(a, b)
+        copied += os.path.getsize(b)
+        status.update(f"copying {src}: {human_bytes(copied)} of {human_bytes(total)}", copied / max(total, 1))
+
+    shutil.copytree(src, dst, symlinks=True, copy_function=copy)
+
+
+class _RecoveryProgress:
+    """Counts symbols as the manager logs the end of each one's recovery."""
+
+    _DONE = frozenset({"Replaying %d journal entries", "Recovery of %s failed: %s"})
+
+    def __init__(self, status: StatusLine, total: int) -> None:
+        """``total``: the symbols on disk."""
+        self._status, self._total, self._done = status, max(total, 1), 0
+
+    def __call__(self, record: logging.LogRecord) -> None:
+        """A log record of the manager: one more symbol done?"""
+        if record.msg in self._DONE:
+            self._done += 1
+            self._status.update(
+                f"recovering: {self._done} of {self._total} symbols", self._done / self._total
+            )
+
+
+class _UserTerms:
+    """Rewrites a message of the library for the command line: paths inside the dry run's
+    copy become the user's ``DATA_DIR``; the hint naming ``Journal(recovery=...)`` names
+    ``--mode`` instead."""
+
+    _PY_HINT = re.compile(r"\(use recovery='point_in_time' or 'skip_corrupted' to open it\)")
+    _CLI_HINT = (
+        "(pinnacle recover --mode skip_corrupted drops the damaged entries when a valid snapshot "
+        "covers them; pinnacle verify shows what is damaged)"
+    )
+
+    def __init__(self, copy: Path, original: Path) -> None:
+        """``copy`` is where recovery ran, ``original`` the directory the user named."""
+        self._pairs = [] if copy == original else [(str(copy), str(original))]
+
+    def __call__(self, text: str) -> str:
+        """``text`` in the user's terms."""
+        for a, b in self._pairs:
+            text = text.replace(a, b)
+        return self._PY_HINT.sub(self._CLI_HINT, text)
+
+
 def _recover(args: argparse.Namespace, target: Path, status: StatusLine, notes: list[str]) -> int:
     cfg = PersistenceConfig(journal_sync_mode="none", snapshot_interval_min=0)
     books: dict[str, dict[str, Any]] = {}
     failure: str | None = None
     t0 = time.perf_counter()
-    with capture_log() as log, PersistenceManager(target, cfg, maintenance=False) as pm:
-        status.update("recovering ...", force=True)
+    progress = _RecoveryProgress(status, len(DataLayout(target).symbols_on_disk()[0]))
+    with capture_log(on_record=progress) as log, PersistenceManager(target, cfg, maintenance=False) as pm:
+        status.update("recovering ...", 0.0, force=True)
         try:
             if args.mode != "tolerate_tail":
                 layout = DataLayout(target)
@@ -221,6 +280,14 @@ def _recover(args: argparse.Namespace, target: Path, status: StatusLine, notes: 
     status.clear()
     elapsed = time.perf_counter() - t0
     dry = not args.repair
+    # Say everything in the user's terms: their directory, not the dry run's copy, and
+    # the command line's option, not the library's.
+    user = _UserTerms(target, args.data_dir)
+    log = [user(line) for line in log]
+    failure = user(failure) if failure is not None else None
+    for b in books.values():
+        b["journal_report"] = user(b["journal_report"])
+        b["problems"] = [user(p) for p in b["problems"]]
     if args.json:
         doc = {
             "path": str(args.data_dir),
@@ -261,7 +328,8 @@ def _recover(args: argparse.Namespace, target: Path, status: StatusLine, notes: 
         print(f"  {snap}, {b['entries_replayed']} journal entries replayed, {b['duration_ms']:.1f} ms")
         print(f"  journal: {b['journal_report']}")
         for p in b["problems"]:
-            if not p.startswith("journal: "):  # the journal line above says it
+            # the journal line above says it; a snapshot problem was logged above
+            if not p.startswith("journal: ") and f"[WARNING] {p}" not in log:
                 print(f"  problem: {p}")
     if failure:
         print(f"FAILED: {failure}")

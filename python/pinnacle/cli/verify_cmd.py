@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pinnacle.cli._console import EXIT_FAILURE, EXIT_OK, StatusLine
+from pinnacle.cli._console import EXIT_FAILURE, EXIT_OK, progress_display
 from pinnacle.cli.datadir import scan_data_dir, scan_snapshot
 from pinnacle.cli.inspect_cmd import grid_for_snapshot, resolve
 from pinnacle.cli.journal_scan import JournalInfo, Problem, scan_journal
@@ -40,11 +40,11 @@ def _journal_text(j: JournalInfo) -> str:
 def run(args: argparse.Namespace) -> int:
     """``pinnacle verify``."""
     kind = resolve(args.path)
-    status = StatusLine(sys.stderr)
+    status = progress_display(sys.stderr)
     checked: list[str] = []
     problems: list[Problem] = []
     if kind == "dir":
-        rep = scan_data_dir(args.path, lambda what: status.update(f"verifying {what} ..."))
+        rep = scan_data_dir(args.path, lambda what, done: status.update(f"verifying {what}", done))
         problems = rep.all_problems()
         for s in rep.symbols:
             j = s.journal
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         for oj in rep.other_journals:
             checked.append(f"{oj.path.relative_to(args.path)}: {_journal_text(oj)}")
     elif kind == "journal":
-        j = scan_journal(args.path, progress=lambda n: status.update(f"verifying entries: {n}"))
+        j = scan_journal(args.path, progress=lambda n, done: status.update(f"verifying entries: {n}", done))
         problems = j.problems
         checked.append(f"{args.path}: {_journal_text(j)}")
     else:

@@ -105,15 +105,21 @@ fn cvt(r: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// Opens an existing file read-write (or read-only), refusing symlinks.
+/// Opens an existing file read-write (or read-only), refusing symlinks and directories
+/// (read-only open(2) accepts a directory; mmap would then fail with a baffling ENODEV).
 pub fn open_existing(path: &Path, write: bool) -> Result<File> {
     injected(Call::Open).map_err(|e| Error::io("open", path, e))?;
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(write)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| Error::io("open", path, e))
+        .map_err(|e| Error::io("open", path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io("fstat", path, e))?;
+    if meta.is_dir() {
+        return Err(Error::io("open", path, io::Error::from_raw_os_error(libc::EISDIR)));
+    }
+    Ok(file)
 }
 
 /// Creates a new file with mode 0600; fails if anything exists at `path`.

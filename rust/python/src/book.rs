@@ -115,7 +115,7 @@ impl PyOrderBook {
     }
 
     fn ts(timestamp_ns: Option<i64>) -> PyResult<i64> {
-        Ok(convert::timestamp(timestamp_ns)?.unwrap_or_else(pinnacle_core::wall_clock_ns))
+        Ok(timestamp_ns.unwrap_or_else(pinnacle_core::wall_clock_ns))
     }
 
     pub fn core(&self) -> &Arc<JournaledBook> {
@@ -134,7 +134,7 @@ impl PyOrderBook {
     #[pyo3(signature = (symbol, tick_size=None, lot_size=None, *, journal=None))]
     fn new(
         py: Python<'_>,
-        symbol: &str,
+        #[pyo3(from_py_with = convert::symbol)] symbol: String,
         tick_size: Option<&Bound<'_, PyAny>>,
         lot_size: Option<&Bound<'_, PyAny>>,
         journal: Option<Py<PyJournal>>,
@@ -147,7 +147,7 @@ impl PyOrderBook {
             Some(l) => Grid::parse(l, "lot_size")?,
             None => Grid::parse(PyString::new(py, "1").as_any(), "lot_size")?,
         };
-        let book = OrderBook::new(symbol).map_err(|e| invalid(e.to_string()))?;
+        let book = OrderBook::new(&symbol).map_err(|e| invalid(e.to_string()))?;
         Ok(Self::build(py, book, price, qty, journal))
     }
 
@@ -160,7 +160,7 @@ impl PyOrderBook {
         side: &Bound<'_, PyAny>,
         price: &Bound<'_, PyAny>,
         quantity: &Bound<'_, PyAny>,
-        timestamp_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
     ) -> PyResult<Vec<PyFill>> {
         let op = Op::Add {
             id: orders::order_id(order_id)?,
@@ -179,7 +179,7 @@ impl PyOrderBook {
         &self,
         py: Python<'_>,
         order_id: &Bound<'_, PyAny>,
-        timestamp_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
     ) -> PyResult<bool> {
         let op = Op::Cancel { id: orders::order_id(order_id)?, ts: Self::ts(timestamp_ns)? };
         Ok(matches!(self.run(py, op)?, Outcome::Cancelled(true)))
@@ -192,7 +192,7 @@ impl PyOrderBook {
         py: Python<'_>,
         order_id: &Bound<'_, PyAny>,
         quantity: &Bound<'_, PyAny>,
-        timestamp_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
     ) -> PyResult<PyFill> {
         let op = Op::Execute {
             id: orders::order_id(order_id)?,
@@ -213,7 +213,7 @@ impl PyOrderBook {
         py: Python<'_>,
         side: &Bound<'_, PyAny>,
         quantity: &Bound<'_, PyAny>,
-        timestamp_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
     ) -> PyResult<Vec<PyFill>> {
         let op = Op::Market {
             side: orders::side(side)?,
@@ -233,7 +233,7 @@ impl PyOrderBook {
         order_id: &Bound<'_, PyAny>,
         price: Option<&Bound<'_, PyAny>>,
         quantity: Option<&Bound<'_, PyAny>>,
-        timestamp_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
     ) -> PyResult<()> {
         if price.is_none() && quantity.is_none() {
             return Err(invalid("modify_order needs a new price, a new quantity or both"));
@@ -313,9 +313,13 @@ impl PyOrderBook {
     }
 
     /// The best `levels` price levels per side as a pinnacle.BookDepth of numpy arrays.
-    fn depth<'py>(&self, py: Python<'py>, levels: i64) -> PyResult<Bound<'py, PyAny>> {
+    fn depth<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = convert::levels)] levels: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.owned()?;
-        let n = usize::try_from(levels).map_err(|_| invalid(format!("levels must be >= 0, got {levels}")))?;
+        let n = levels;
         let (bids, asks) = self.inner.with_book(|b| b.depth(n));
         let col = |v: &[(i64, i64, usize)], which: usize| -> Bound<'py, PyAny> {
             match which {
@@ -352,7 +356,7 @@ impl PyOrderBook {
     fn snapshot_bytes<'py>(
         &self,
         py: Python<'py>,
-        created_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::created_ns)] created_ns: Option<i64>,
     ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
         self.owned()?;
         let ts = Self::ts(created_ns)?;
@@ -361,9 +365,13 @@ impl PyOrderBook {
     }
 
     /// Applies the book ops of `journal` with seq >= from_seq; returns how many.
-    fn replay_journal(&self, py: Python<'_>, journal: &PyJournal, from_seq: i64) -> PyResult<u64> {
-        let from =
-            u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
+    fn replay_journal(
+        &self,
+        py: Python<'_>,
+        journal: &PyJournal,
+        #[pyo3(from_py_with = convert::from_seq)] from_seq: u64,
+    ) -> PyResult<u64> {
+        let from = from_seq;
         let j = journal.core().clone();
         py.detach(|| self.inner.replay_journal(&j, from)).map_err(engine_err)
     }

@@ -2,21 +2,163 @@
 
 use crate::errors::{invalid, type_error};
 use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString, PyTuple};
+use std::path::PathBuf;
 use std::ptr::NonNull;
 
-pub fn kind(k: i64) -> PyResult<u16> {
-    u16::try_from(k).map_err(|_| invalid(format!("kind must be between 0 and 65535, got {k}")))
+// Integer arguments. pyo3's own `i64` extraction raises a bare OverflowError (not naming
+// the argument) for ints >= 2**63 and takes `True` as 1, so every int argument of the
+// bindings goes through `#[pyo3(from_py_with = convert::NAME)]`, one extractor per
+// argument name: a wrong type is a TypeError and a value out of range an
+// InvalidArgumentError, both naming the argument.
+
+/// An int of any size (anything with `__index__`, bool excepted), saturated to i128.
+fn int_value(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i128> {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(type_error(format!("{name} must be an int, not bool")));
+    }
+    match obj.extract::<i128>() {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) && obj.is_instance_of::<PyInt>() => {
+            Ok(if obj.gt(0)? { i128::MAX } else { i128::MIN })
+        }
+        Err(_) => Err(type_error(format!("{name} must be an int, not {}", type_name(obj)))),
+    }
 }
 
-pub fn timestamp(ts: Option<i64>) -> PyResult<Option<i64>> {
-    match ts {
-        Some(t) if t < 0 => {
-            Err(invalid(format!("timestamp_ns must be >= 0 (ns since the Unix epoch), got {t}")))
-        }
-        t => Ok(t),
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// `obj` as an int in lo..=hi, or an error naming `name` and the allowed range.
+fn int_in(obj: &Bound<'_, PyAny>, name: &str, lo: i128, hi: i128, unit: &str) -> PyResult<i128> {
+    let v = int_value(obj, name)?;
+    if (lo..=hi).contains(&v) {
+        return Ok(v);
     }
+    let got =
+        if v == i128::MAX || v == i128::MIN { "an int beyond 2**127".to_string() } else { v.to_string() };
+    let range =
+        if v < lo && hi >= i64::MAX as i128 { format!(">= {lo}") } else { format!("between {lo} and {hi}") };
+    Err(invalid(format!("{name} must be {range}{unit}, got {got}")))
+}
+
+fn optional<T>(
+    obj: &Bound<'_, PyAny>,
+    f: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<T>,
+) -> PyResult<Option<T>> {
+    if obj.is_none() {
+        Ok(None)
+    } else {
+        f(obj).map(Some)
+    }
+}
+
+/// Extractors for unsigned (u64) int arguments, one per argument name.
+macro_rules! seq_args {
+    ($($name:ident),*) => {$(
+        pub fn $name(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+            int_in(obj, stringify!($name), 0, u64::MAX as i128, "").map(|v| v as u64)
+        }
+    )*};
+}
+seq_args!(from_seq, keep_from_seq, initial_size, growth_step);
+
+pub fn kind(obj: &Bound<'_, PyAny>) -> PyResult<u16> {
+    int_in(obj, "kind", 0, u16::MAX as i128, "").map(|v| v as u16)
+}
+
+pub fn levels(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    int_in(obj, "levels", 0, i64::MAX as i128, "").map(|v| v as usize)
+}
+
+pub fn sync_interval_ms(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    int_in(obj, "sync_interval_ms", 1, 3_600_000, "").map(|v| v as u64)
+}
+
+pub fn max_entry_size(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    int_in(obj, "max_entry_size", 1, 1 << 30, "").map(|v| v as u32)
+}
+
+pub fn until_seq(obj: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    optional(obj, |o| int_in(o, "until_seq", 0, u64::MAX as i128, "").map(|v| v as u64))
+}
+
+/// None: no limit.
+pub fn max_entries(obj: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+    optional(obj, |o| int_in(o, "max_entries", 1, i64::MAX as i128, "").map(|v| v as usize))
+}
+
+const NS: &str = " (ns since the Unix epoch)";
+
+pub fn timestamp_ns(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    optional(obj, |o| int_in(o, "timestamp_ns", 0, i64::MAX as i128, NS).map(|v| v as i64))
+}
+
+pub fn created_ns(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    optional(obj, |o| int_in(o, "created_ns", 0, i64::MAX as i128, NS).map(|v| v as i64))
+}
+
+/// A str argument. A lone surrogate ("\\udcff") cannot be UTF-8: a bad value naming the
+/// argument, not pyo3's bare UnicodeEncodeError.
+pub fn text_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| type_error(format!("{name} must be a str, not {}", type_name(obj))))?;
+    s.to_str()
+        .map(str::to_owned)
+        .map_err(|_| invalid(format!("{name} must be valid Unicode text (no lone surrogates)")))
+}
+
+/// `obj` as one of `allowed` (a fixed set of option names, so the result is `'static`).
+fn choice(obj: &Bound<'_, PyAny>, name: &str, allowed: &[&'static str]) -> PyResult<&'static str> {
+    let s = text_arg(obj, name)?;
+    allowed
+        .iter()
+        .copied()
+        .find(|a| *a == s)
+        .ok_or_else(|| invalid(format!("{name} must be one of {}, got {:.80?}", allowed.join(", "), s)))
+}
+
+pub fn sync(obj: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    choice(obj, "sync", &["none", "interval", "always"])
+}
+
+pub fn recovery(obj: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    choice(obj, "recovery", &["tolerate_tail", "absolute", "point_in_time", "skip_corrupted"])
+}
+
+pub fn growth(obj: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    choice(obj, "growth", &["auto", "remap"])
+}
+
+pub fn symbol(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    text_arg(obj, "symbol")
+}
+
+/// A file path argument (str or os.PathLike). A NUL byte cannot reach the OS: it is a bad
+/// argument, not an I/O error without an errno.
+fn path_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<PathBuf> {
+    let p: PathBuf = obj
+        .extract()
+        .map_err(|_| type_error(format!("{name} must be a str or os.PathLike, not {}", type_name(obj))))?;
+    if p.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(invalid(format!("{name} must not contain a NUL byte, got {:?}", p)));
+    }
+    if p.as_os_str().is_empty() {
+        return Err(invalid(format!("{name} must not be empty")));
+    }
+    Ok(p)
+}
+
+pub fn path(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    path_arg(obj, "path")
+}
+
+pub fn journal_path(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    path_arg(obj, "journal_path")
 }
 
 /// Raw views of payload bytes that stay valid while `keep` holds their owners. Lets the
@@ -119,7 +261,7 @@ pub fn payloads(obj: &Bound<'_, PyAny>) -> PyResult<Payloads> {
     })?;
     if buf.dimensions() != 2 || !buf.is_c_contiguous() {
         return Err(invalid(format!(
-            "a payload array must be 2-D and C-contiguous (one row per entry), got shape {:?}",
+            "payloads: an array must be 2-D and C-contiguous (one row per entry), got shape {:?}",
             buf.shape()
         )));
     }
@@ -133,12 +275,12 @@ pub fn payloads(obj: &Bound<'_, PyAny>) -> PyResult<Payloads> {
     Ok(out)
 }
 
-/// A checkpoint marker: bytes-like, or a non-negative int stored as 8 little-endian bytes.
+/// A checkpoint marker: bytes-like, or an int in 0..2**64 stored as 8 little-endian bytes.
 pub fn marker(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(v) = obj.extract::<i64>() {
-        if v < 0 {
-            return Err(invalid(format!("an int checkpoint marker must be >= 0, got {v}")));
-        }
+    // numpy int scalars too (an array's __index__ raises: it is a buffer)
+    let int_like = obj.is_instance_of::<PyInt>() || obj.call_method0("__index__").is_ok();
+    if int_like && !obj.is_instance_of::<PyBool>() {
+        let v = int_in(obj, "marker", 0, u64::MAX as i128, "")?;
         return Ok((v as u64).to_le_bytes().to_vec());
     }
     with_payload(obj, "marker", |s| s.to_vec())

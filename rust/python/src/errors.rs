@@ -39,10 +39,15 @@ pub fn warm_up(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e {
-        Error::Io { ref source, .. } => match source.raw_os_error() {
-            Some(errno) => PinnacleIOError::new_err((errno, msg)),
-            None => PinnacleIOError::new_err(msg),
-        },
+        // Always (errno, message, path), so `e.errno` and `e.filename` are set; an
+        // io::Error without an OS code (a short read, say) maps to the nearest errno.
+        Error::Io { ref source, ref path, .. } => {
+            let errno = source.raw_os_error().unwrap_or(match source.kind() {
+                std::io::ErrorKind::InvalidInput => 22, // EINVAL
+                _ => libc_eio(),
+            });
+            PinnacleIOError::new_err((errno, msg, path.clone().into_os_string()))
+        }
         Error::Corruption { .. } => CorruptionError::new_err(msg),
         Error::UnsupportedVersion { .. } => UnsupportedFormatError::new_err(msg),
         Error::Poisoned { errno, .. } => JournalPoisonedError::new_err((errno.unwrap_or(libc_eio()), msg)),

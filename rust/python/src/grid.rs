@@ -33,7 +33,7 @@ fn parse_decimal(s: &str) -> Option<(i128, u32)> {
     let digits: String = format!("{int_part}{frac}");
     let significant = digits.trim_start_matches('0');
     let mut value: i128 = if significant.is_empty() { 0 } else { significant.parse().ok()? };
-    let mut scale = frac.len() as i32 - exp;
+    let mut scale = i32::try_from(frac.len()).ok()?.checked_sub(exp)?;
     while scale < 0 {
         value = value.checked_mul(10)?;
         scale += 1;
@@ -60,12 +60,16 @@ fn decimal_text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
         }
         return Ok(format!("{v}"));
     }
+    // str() of an int beyond sys.get_int_max_str_digits() raises ValueError: out of range.
+    let text = |o: &Bound<'_, PyAny>| {
+        o.str().map(|s| s.to_string()).map_err(|_| invalid(format!("{what} is out of range")))
+    };
     if obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyString>() {
-        return Ok(obj.str()?.to_string());
+        return text(obj);
     }
     let ty = obj.get_type().name()?.to_string();
     if ty == "Decimal" {
-        return Ok(obj.str()?.to_string());
+        return text(obj);
     }
     if let Ok(v) = obj.extract::<f64>() {
         return Ok(format!("{v}"));
@@ -197,5 +201,7 @@ mod tests {
         assert_eq!(parse_decimal("abc"), None);
         assert_eq!(parse_decimal("."), None);
         assert_eq!(parse_decimal("1.2.3"), None);
+        assert_eq!(parse_decimal("1e-2147483648"), None);
+        assert_eq!(parse_decimal("1e2147483647"), None);
     }
 }

@@ -29,34 +29,24 @@ impl PyJournal {
 
 pub fn options(
     sync: &str,
-    sync_interval_ms: i64,
+    sync_interval_ms: u64,
     recovery: &str,
     growth: &str,
-    initial_size: i64,
-    growth_step: i64,
-    max_entry_size: i64,
+    initial_size: u64,
+    growth_step: u64,
+    max_entry_size: u32,
 ) -> PyResult<JournalOptions> {
-    if !(1..=3_600_000).contains(&sync_interval_ms) {
-        return Err(invalid(format!(
-            "sync_interval_ms must be between 1 and 3600000, got {sync_interval_ms}"
-        )));
-    }
     let sync = match sync.parse::<SyncPolicy>().py()? {
-        SyncPolicy::Interval(_) => SyncPolicy::Interval(Duration::from_millis(sync_interval_ms as u64)),
+        SyncPolicy::Interval(_) => SyncPolicy::Interval(Duration::from_millis(sync_interval_ms)),
         other => other,
-    };
-    let size = |name: &str, v: i64| {
-        u64::try_from(v).map_err(|_| invalid(format!("{name} must be positive, got {v}")))
     };
     Ok(JournalOptions {
         sync,
         recovery: recovery.parse().py()?,
         growth: growth.parse().py()?,
-        initial_size: size("initial_size", initial_size)?,
-        growth_step: size("growth_step", growth_step)?,
-        max_entry_size: u32::try_from(max_entry_size).map_err(|_| {
-            invalid(format!("max_entry_size must be between 1 and 1073741824, got {max_entry_size}"))
-        })?,
+        initial_size,
+        growth_step,
+        max_entry_size,
     })
 }
 
@@ -68,14 +58,14 @@ impl PyJournal {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        path: PathBuf,
-        sync: &str,
-        sync_interval_ms: i64,
-        recovery: &str,
-        growth: &str,
-        initial_size: i64,
-        growth_step: i64,
-        max_entry_size: i64,
+        #[pyo3(from_py_with = convert::path)] path: PathBuf,
+        #[pyo3(from_py_with = convert::sync)] sync: &'static str,
+        #[pyo3(from_py_with = convert::sync_interval_ms)] sync_interval_ms: u64,
+        #[pyo3(from_py_with = convert::recovery)] recovery: &'static str,
+        #[pyo3(from_py_with = convert::growth)] growth: &'static str,
+        #[pyo3(from_py_with = convert::initial_size)] initial_size: u64,
+        #[pyo3(from_py_with = convert::growth_step)] growth_step: u64,
+        #[pyo3(from_py_with = convert::max_entry_size)] max_entry_size: u32,
     ) -> PyResult<Self> {
         let opts =
             options(sync, sync_interval_ms, recovery, growth, initial_size, growth_step, max_entry_size)?;
@@ -89,13 +79,12 @@ impl PyJournal {
     fn append(
         &self,
         py: Python<'_>,
-        kind: i64,
+        #[pyo3(from_py_with = convert::kind)] kind: u16,
         payload: &Bound<'_, PyAny>,
-        timestamp_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
     ) -> PyResult<u64> {
         self.owned()?;
-        let kind = convert::kind(kind)?;
-        let ts = convert::timestamp(timestamp_ns)?;
+        let ts = timestamp_ns;
         if self.always {
             // Blocks on fdatasync: release the GIL around it.
             let p = convert::Payloads::single(payload, "payload")?;
@@ -110,16 +99,15 @@ impl PyJournal {
     fn append_many(
         &self,
         py: Python<'_>,
-        kind: i64,
+        #[pyo3(from_py_with = convert::kind)] kind: u16,
         payloads: &Bound<'_, PyAny>,
-        timestamp_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
     ) -> PyResult<(u64, u64)> {
         self.owned()?;
-        let kind = convert::kind(kind)?;
-        let ts = convert::timestamp(timestamp_ns)?;
+        let ts = timestamp_ns;
         let p = convert::payloads(payloads)?;
         if p.len() == 0 {
-            return Err(invalid("append_many needs at least one payload"));
+            return Err(invalid("payloads must not be empty: append_many needs at least one payload"));
         }
         py.detach(|| self.inner.append_batch(kind, &p.slices(), ts)).py()
     }
@@ -149,10 +137,9 @@ impl PyJournal {
 
     /// Iterates the entries with seq >= from_seq (entries appended meanwhile included).
     #[pyo3(signature = (from_seq=0))]
-    fn read(&self, from_seq: i64) -> PyResult<EntryIterator> {
+    fn read(&self, #[pyo3(from_py_with = convert::from_seq)] from_seq: u64) -> PyResult<EntryIterator> {
         self.owned()?;
-        let from =
-            u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
+        let from = from_seq;
         self.inner.read_into(from, 0, &mut Columns::default()).py()?;
         Ok(EntryIterator {
             journal: self.inner.clone(),
@@ -162,20 +149,24 @@ impl PyJournal {
 
     /// Every entry with seq >= from_seq as a pinnacle.EntryArray of numpy columns.
     #[pyo3(signature = (from_seq=0))]
-    fn read_array<'py>(&self, py: Python<'py>, from_seq: i64) -> PyResult<Bound<'py, PyAny>> {
+    fn read_array<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = convert::from_seq)] from_seq: u64,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.owned()?;
-        let from =
-            u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
-        let c = py.detach(|| self.inner.read_all(from)).py()?;
+        let c = py.detach(|| self.inner.read_all(from_seq)).py()?;
         entry_array(py, c)
     }
 
     /// Drops the entries before keep_from_seq; returns how many were dropped.
-    fn compact(&self, py: Python<'_>, keep_from_seq: i64) -> PyResult<u64> {
+    fn compact(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = convert::keep_from_seq)] keep_from_seq: u64,
+    ) -> PyResult<u64> {
         self.owned()?;
-        let k = u64::try_from(keep_from_seq)
-            .map_err(|_| invalid(format!("keep_from_seq must be >= 0, got {keep_from_seq}")))?;
-        py.detach(|| self.inner.compact(k)).py()
+        py.detach(|| self.inner.compact(keep_from_seq)).py()
     }
 
     #[getter]

@@ -7,14 +7,15 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt, PyString};
 
 pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return OrderId::string(s.to_str()?).map_err(|e| invalid(e.to_string()));
+    if obj.is_instance_of::<PyString>() {
+        let s = crate::convert::text_arg(obj, "order_id")?;
+        return OrderId::string(&s).map_err(|e| invalid(format!("order_id: {e}")));
     }
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
         return obj
             .extract::<u64>()
             .map(OrderId::Int)
-            .map_err(|_| invalid(format!("an int order id must be between 0 and 2**64-1, got {obj}")));
+            .map_err(|_| invalid("order_id: an int order id must be between 0 and 2**64-1".to_string()));
     }
     Err(type_error(format!(
         "order_id must be a str (at most 64 UTF-8 bytes) or a non-negative int, not {}",
@@ -30,11 +31,10 @@ pub(crate) fn id_object(py: Python<'_>, id: &OrderId) -> PyResult<Py<PyAny>> {
 }
 
 pub(crate) fn side(obj: &Bound<'_, PyAny>) -> PyResult<Side> {
-    let s = obj
-        .cast::<PyString>()
-        .map_err(|_| type_error("side must be 'buy' or 'sell' (or pinnacle.Side)"))?
-        .to_str()?;
-    match s {
+    if !obj.is_instance_of::<PyString>() {
+        return Err(type_error("side must be 'buy' or 'sell' (or pinnacle.Side)"));
+    }
+    match crate::convert::text_arg(obj, "side")?.as_str() {
         "buy" | "BUY" | "Buy" => Ok(Side::Buy),
         "sell" | "SELL" | "Sell" => Ok(Side::Sell),
         other => Err(invalid(format!("side must be 'buy' or 'sell', got {other:?}"))),

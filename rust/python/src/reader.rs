@@ -1,5 +1,6 @@
 //! `pinnacle._core.JournalReader`: a read-only tail of a journal another process writes.
 
+use crate::convert;
 use crate::entry::{entry_list, PyEntry};
 use crate::errors::{invalid, IntoPyResult};
 use pinnacle_core::fork::Owner;
@@ -15,14 +16,6 @@ pub struct PyJournalReader {
     /// Checked before `inner` is locked: a thread absent from a forked child may hold it
     /// (readers hold no flock, but the rule is the same for every handle).
     owner: Owner,
-}
-
-fn limit(max_entries: Option<i64>) -> PyResult<usize> {
-    match max_entries {
-        None => Ok(usize::MAX),
-        Some(n) if n > 0 => Ok(n as usize),
-        Some(n) => Err(invalid(format!("max_entries must be positive, got {n}"))),
-    }
 }
 
 impl PyJournalReader {
@@ -47,17 +40,23 @@ impl PyJournalReader {
 impl PyJournalReader {
     #[new]
     #[pyo3(signature = (path, from_seq=0))]
-    fn new(py: Python<'_>, path: PathBuf, from_seq: i64) -> PyResult<Self> {
-        let from =
-            u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
-        let r = py.detach(|| JournalReader::open(&path, from)).py()?;
+    fn new(
+        py: Python<'_>,
+        #[pyo3(from_py_with = convert::path)] path: PathBuf,
+        #[pyo3(from_py_with = convert::from_seq)] from_seq: u64,
+    ) -> PyResult<Self> {
+        let r = py.detach(|| JournalReader::open(&path, from_seq)).py()?;
         Ok(PyJournalReader { inner: parking_lot::Mutex::new(Some(r)), path, owner: Owner::current() })
     }
 
     /// The complete entries appended since the last call (at most max_entries).
     #[pyo3(signature = (max_entries=None))]
-    fn poll(&self, py: Python<'_>, max_entries: Option<i64>) -> PyResult<Vec<Py<PyEntry>>> {
-        let max = limit(max_entries)?;
+    fn poll(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = convert::max_entries)] max_entries: Option<usize>,
+    ) -> PyResult<Vec<Py<PyEntry>>> {
+        let max = max_entries.unwrap_or(usize::MAX);
         let c = self.with(py, |r| {
             let mut c = Columns::default();
             r.poll(max, &mut c).map(|_| c)
@@ -67,11 +66,16 @@ impl PyJournalReader {
 
     /// Like poll, but waits up to timeout_s seconds for at least one entry; [] on timeout.
     #[pyo3(signature = (timeout_s, max_entries=None))]
-    fn wait(&self, py: Python<'_>, timeout_s: f64, max_entries: Option<i64>) -> PyResult<Vec<Py<PyEntry>>> {
+    fn wait(
+        &self,
+        py: Python<'_>,
+        timeout_s: f64,
+        #[pyo3(from_py_with = convert::max_entries)] max_entries: Option<usize>,
+    ) -> PyResult<Vec<Py<PyEntry>>> {
         if !(timeout_s.is_finite() && timeout_s >= 0.0) {
             return Err(invalid(format!("timeout_s must be a finite number >= 0, got {timeout_s}")));
         }
-        let max = limit(max_entries)?;
+        let max = max_entries.unwrap_or(usize::MAX);
         let timeout = Duration::from_secs_f64(timeout_s);
         // Wait in short slices so Ctrl-C (a pending signal) is seen promptly.
         let deadline = std::time::Instant::now() + timeout;

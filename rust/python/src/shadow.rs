@@ -2,7 +2,8 @@
 //! journal file by a read-only reader, so snapshots never pause the trading thread.
 
 use crate::book::PyOrderBook;
-use crate::errors::{engine_err, invalid, to_py, JournalClosedError};
+use crate::convert;
+use crate::errors::{engine_err, to_py, JournalClosedError};
 use numpy::{PyArray1, PyArrayMethods};
 use pinnacle_book::{EngineError, ShadowBook};
 use pinnacle_core::fork::Owner;
@@ -29,17 +30,17 @@ impl PyShadowBook {
     }
 }
 
-fn until(v: Option<i64>) -> PyResult<Option<u64>> {
-    v.map(|s| u64::try_from(s).map_err(|_| invalid(format!("until_seq must be >= 0, got {s}")))).transpose()
-}
-
 #[pymethods]
 impl PyShadowBook {
     /// `base` must hold exactly the state after journal entry `from_seq - 1`; it is copied.
     #[new]
-    fn new(py: Python<'_>, base: &PyOrderBook, journal_path: PathBuf, from_seq: i64) -> PyResult<Self> {
-        let from =
-            u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
+    fn new(
+        py: Python<'_>,
+        base: &PyOrderBook,
+        #[pyo3(from_py_with = convert::journal_path)] journal_path: PathBuf,
+        #[pyo3(from_py_with = convert::from_seq)] from_seq: u64,
+    ) -> PyResult<Self> {
+        let from = from_seq;
         base.core().check_owner().map_err(engine_err)?;
         let book = base.core().with_book(|b| b.clone());
         let shadow = py.detach(|| ShadowBook::new(book, &journal_path, from)).map_err(engine_err)?;
@@ -49,8 +50,12 @@ impl PyShadowBook {
 
     /// Applies new journal entries (up to until_seq when given); returns the last seq applied.
     #[pyo3(signature = (until_seq=None))]
-    fn catch_up(&self, py: Python<'_>, until_seq: Option<i64>) -> PyResult<u64> {
-        let u = until(until_seq)?;
+    fn catch_up(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = convert::until_seq)] until_seq: Option<u64>,
+    ) -> PyResult<u64> {
+        let u = until_seq;
         py.detach(|| self.with(|s| s.catch_up(u)))
     }
 
@@ -61,11 +66,11 @@ impl PyShadowBook {
     fn snapshot_bytes<'py>(
         &self,
         py: Python<'py>,
-        created_ns: Option<i64>,
-        until_seq: Option<i64>,
+        #[pyo3(from_py_with = convert::created_ns)] created_ns: Option<i64>,
+        #[pyo3(from_py_with = convert::until_seq)] until_seq: Option<u64>,
     ) -> PyResult<(Bound<'py, PyMemoryView>, u64)> {
-        let u = until(until_seq)?;
-        let ts = crate::convert::timestamp(created_ns)?.unwrap_or_else(pinnacle_core::wall_clock_ns);
+        let u = until_seq;
+        let ts = created_ns.unwrap_or_else(pinnacle_core::wall_clock_ns);
         let (bytes, seq) = py.detach(|| self.with(|s| s.snapshot_bytes(u, ts)))?;
         let array = PyArray1::from_vec(py, bytes);
         array.readwrite().make_nonwriteable();
