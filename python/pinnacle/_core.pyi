@@ -59,6 +59,9 @@ class RecoveryReport:
     @property
     def header_repaired(self) -> str | None: ...
     @property
+    def scanned_bytes(self) -> int:
+        """Bytes the opening scan read (entries and the written tail), not preallocated space."""
+    @property
     def duration_s(self) -> float: ...
     @property
     def clean(self) -> bool: ...

@@ -22,8 +22,16 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How far ahead of the write position pages are kept populated.
+/// How far ahead of the write position pages are kept populated: as far as the journal
+/// already holds (at least `MIN_AHEAD`, at most `AHEAD`). Populated pages are dirty zeros
+/// the opening scan must read after a crash, so this keeps that work proportional to the
+/// entries rather than to the preallocated space.
 const AHEAD: usize = 32 << 20;
+const MIN_AHEAD: usize = 1 << 20;
+
+fn ahead(write_pos: usize) -> usize {
+    write_pos.clamp(MIN_AHEAD, AHEAD)
+}
 /// Bytes populated per lock hold (bounds how long a remap may wait for the thread).
 const CHUNK: usize = 256 << 10;
 const PAGE: usize = 4096;
@@ -69,7 +77,7 @@ impl MapPublish {
     #[inline]
     pub fn note_write(&self, end: usize) {
         self.write_pos.store(end, Relaxed);
-        if end + AHEAD / 2 > self.populated.load(Relaxed) {
+        if end + ahead(end) / 2 > self.populated.load(Relaxed) {
             self.wake.1.notify_one();
         }
     }
@@ -119,7 +127,7 @@ impl MapPublish {
     fn wants_work(&self) -> bool {
         let (wp, pop, len) =
             (self.write_pos.load(Relaxed), self.populated.load(Relaxed), self.len.load(Relaxed));
-        pop != usize::MAX && pop < len && wp + AHEAD / 2 > pop
+        pop != usize::MAX && pop < len && wp + ahead(wp) / 2 > pop
     }
 
     /// Populates one chunk; false when there is nothing (more) to do.
@@ -133,7 +141,7 @@ impl MapPublish {
         }
         let wp = self.write_pos.load(Relaxed) / PAGE * PAGE;
         let from = pop.max(wp);
-        let target = len.min(wp + AHEAD) / PAGE * PAGE;
+        let target = len.min(wp + ahead(wp)) / PAGE * PAGE;
         if from >= target {
             return false;
         }

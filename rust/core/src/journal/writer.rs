@@ -75,9 +75,11 @@ impl Journal {
             return Err(Error::corruption(&path, meta.len(), "file is too short to be a pinnacle journal"));
         }
         let mut map = Mapping::new(&file, &path, opts.growth)?;
-        let choice = header::choose(map.bytes()).map_err(|e| header_error(&path, e))?;
         // Past the last data region (SEEK_DATA) the file reads as zeros: skip reading it.
+        // Asked before the first access through the mapping, which caches pages.
         let data_end = (sys::data_end(&file, map.len() as u64) as usize).clamp(HEADER_SIZE, map.len());
+        map.will_need(data_end);
+        let choice = header::choose(map.bytes()).map_err(|e| header_error(&path, e))?;
         let found = scan(&map.bytes()[..data_end], &choice.header, opts.recovery, &path)?;
         if found.dirty_end > found.end {
             // Stale bytes past the new end would be misread after the next append.
