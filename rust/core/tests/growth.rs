@@ -137,3 +137,19 @@ fn opening_reads_the_entries_not_the_preallocated_space() {
     let j = Journal::open(&p, opts).unwrap();
     assert!(j.recovery_report().scanned_bytes <= data + (1 << 20) + 4096);
 }
+
+#[test]
+fn a_journal_that_cannot_be_created_is_named_in_the_error_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("BTC-USD.journal");
+    for call in [Call::Fallocate, Call::Fsync] {
+        inject_fault(call, libc::ENOSPC, Some(1));
+        let e = Journal::open(&p, small_opts()).err().expect("creation failed");
+        clear_faults();
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("{}:", p.display())), "{msg}");
+        assert!(!msg.contains(".new-"), "{msg}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "left a file behind");
+    }
+    Journal::open(&p, small_opts()).unwrap().close().unwrap();
+}
