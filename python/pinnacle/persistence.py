@@ -220,7 +220,13 @@ class PersistenceManager:
     def _open_journal(self, symbol: str) -> Journal:
         assert self._layout is not None
         path, c = self._layout.journal_path(symbol), self._config
-        return Journal(path, sync=c.journal_sync_mode, sync_interval_ms=c.journal_sync_interval_ms)
+        return Journal(
+            path,
+            sync=c.journal_sync_mode,
+            sync_interval_ms=c.journal_sync_interval_ms,
+            initial_size=c.journal_initial_size,
+            growth_step=c.journal_growth_step,
+        )
 
     def _recover_symbol(self, symbol: str) -> _Managed:
         assert self._layout is not None
