@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import run_python
 
-from pinnacle import Journal
+from pinnacle import Journal, PersistenceConfig, PersistenceManager
 
 FILL_UNTIL_ERROR = r"""
 import os, resource, signal, sys, pinnacle
@@ -156,3 +156,26 @@ def test_full_disk_with_38_mib_free_is_filled_and_freeing_a_little_resumes(fs_48
     # The 10 MiB freed is used although the journal's next step would be 64 MiB.
     assert err2 == errno.ENOSPC and data2 > data + (9 << 20)
     check_every_entry(path, acked2)
+
+
+@pytest.fixture
+def fs_512k(tmp_path: Path) -> Iterator[Path]:
+    yield from mount_tmpfs(tmp_path / "fs512k", "512k")
+
+
+def test_a_symbol_that_cannot_be_created_names_its_journal_and_leaves_nothing(fs_512k: Path) -> None:
+    journals = fs_512k / "data" / "journals"
+    with PersistenceManager(fs_512k / "data", PersistenceConfig(snapshot_interval_min=0)) as pm:
+        with pytest.raises(OSError) as info:
+            pm.order_book("BTC-USD")  # a 1 MiB journal on a 512 KiB disk
+        assert info.value.errno == errno.ENOSPC
+        assert str(journals / "BTC-USD.journal") + ":" in str(info.value)
+        assert ".new-" not in str(info.value)
+        assert sorted(os.listdir(journals)) == [], "a grid without a journal, or a temp file"
+    small = PersistenceConfig(snapshot_interval_min=0, journal_initial_size=65536)
+    with PersistenceManager(fs_512k / "data", small) as pm:
+        assert pm.recover_state() is False
+        pm.order_book("BTC-USD").add_order("a", "buy", "1.00", 1)
+    with PersistenceManager(fs_512k / "data", small) as pm:
+        assert pm.recover_state() is True
+        assert pm.order_book("BTC-USD").order_count == 1
