@@ -3,6 +3,7 @@
 
 use crate::book::PyOrderBook;
 use crate::errors::{engine_err, invalid, JournalClosedError};
+use crate::journal::PyJournal;
 use numpy::{PyArray1, PyArrayMethods};
 use pinnacle_book::{EngineError, ShadowBook};
 use pyo3::prelude::*;
@@ -31,12 +32,26 @@ fn until(v: Option<i64>) -> PyResult<Option<u64>> {
 #[pymethods]
 impl PyShadowBook {
     /// `base` must hold exactly the state after journal entry `from_seq - 1`; it is copied.
+    /// `journal_path` may be the open `Journal` itself: its index then places the reader
+    /// (no read of every entry before `from_seq`).
     #[new]
-    fn new(py: Python<'_>, base: &PyOrderBook, journal_path: PathBuf, from_seq: i64) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        base: &PyOrderBook,
+        journal_path: &Bound<'_, PyAny>,
+        from_seq: i64,
+    ) -> PyResult<Self> {
         let from =
             u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
         let book = base.core().with_book(|b| b.clone());
-        let shadow = py.detach(|| ShadowBook::new(book, &journal_path, from)).map_err(engine_err)?;
+        let shadow = if let Ok(j) = journal_path.cast::<PyJournal>() {
+            let journal = j.get().core().clone();
+            py.detach(|| ShadowBook::of_journal(book, &journal, from))
+        } else {
+            let path: PathBuf = journal_path.extract()?;
+            py.detach(|| ShadowBook::new(book, &path, from))
+        }
+        .map_err(engine_err)?;
         Ok(PyShadowBook { inner: parking_lot::Mutex::new(Some(shadow)) })
     }
 

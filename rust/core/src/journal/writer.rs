@@ -6,6 +6,7 @@
 use super::create::{create, remove_stale_temps};
 use super::mapping::Mapping;
 use super::prefault::{MapPublish, Prefaulter};
+use super::reader::JournalReader;
 use super::recovery::{scan, RecoveryReport};
 use super::state::State;
 use super::sync::{Durable, SyncGate, SyncThread};
@@ -16,6 +17,7 @@ use crate::format::header::{self, SlotError, HEADER_SIZE};
 use crate::options::{JournalOptions, SyncPolicy};
 use crate::sys;
 use parking_lot::Mutex;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -254,6 +256,28 @@ impl Journal {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// A [`JournalReader`] of this journal from the first entry with seq >= `from_seq`,
+    /// placed by this handle's index instead of reading every entry before it.
+    pub fn reader_from(&self, from_seq: u64) -> Result<JournalReader> {
+        let (ino, pos, seq) = {
+            let st = self.shared.state.lock();
+            st.check_open(&self.shared.path)?;
+            let file = st.open_file(&self.shared.path)?;
+            let ino = file.metadata().map_err(|e| Error::io("fstat", &self.shared.path, e))?.ino();
+            let pos = st.offset_of(from_seq);
+            let seq = if pos < st.write_pos {
+                st.entry_at(pos).map_or(st.next_seq, |e| e.seq)
+            } else {
+                st.next_seq
+            };
+            (ino, pos, seq)
+        };
+        match JournalReader::open_at(&self.shared.path, ino, pos, seq)? {
+            Some(r) => Ok(r),
+            None => JournalReader::open(&self.shared.path, from_seq),
+        }
     }
 
     pub fn path(&self) -> &Path {
