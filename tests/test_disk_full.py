@@ -133,7 +133,7 @@ def check_every_entry(path: Path, acked: int) -> None:
 def test_file_size_limit_is_filled_by_smaller_steps_and_raising_it_a_little_resumes(tmp_path: Path) -> None:
     limit = 3_000_000  # not a size the doubling reaches: 2 MiB, then 4 MiB is too much
     path = tmp_path / "limited.journal"
-    (err, acked, data, size), (err2, acked2, data2, size2) = fill_the_space(path, limit, None)
+    (err, acked, data, size), (err2, acked2, data2, _) = fill_the_space(path, limit, None)
     assert err == errno.EFBIG and size <= limit
     assert data > limit - 2 * 4096 - 1024, f"only {data} of {limit} bytes used"
     assert err2 == errno.EFBIG and acked2 > acked + 200 and data2 > limit + (256 << 10) - 3 * 4096
@@ -150,7 +150,7 @@ def test_full_disk_with_38_mib_free_is_filled_and_freeing_a_little_resumes(fs_48
     with open(filler, "wb") as f:
         f.write(b"f" * (10 << 20))  # 38 MiB free: less than the journal's 64 MiB step
     path = fs_48m / "BTC-USD.journal"
-    (err, acked, data, size), (err2, acked2, data2, size2) = fill_the_space(path, 0, filler)
+    (err, _, data, _), (err2, acked2, data2, _) = fill_the_space(path, 0, filler)
     assert err == errno.ENOSPC
     assert data > 37 << 20, f"ENOSPC after {data} bytes with 38 MiB free"
     # The 10 MiB freed is used although the journal's next step would be 64 MiB.

@@ -217,7 +217,10 @@ def test_a_missing_or_mismatching_sidecar_is_refused(tmp_path: Path, how: str) -
         pm.recover_state()
 
 
-@pytest.mark.parametrize("leftover", ['{"symbol": "BTC-USD", "tick_size": "0.25", "lot_size": "1"}', "{damaged"])
+OLD_GRID = '{"symbol": "BTC-USD", "tick_size": "0.25", "lot_size": "1"}'
+
+
+@pytest.mark.parametrize("leftover", [OLD_GRID, "{damaged"])
 def test_a_grid_file_without_a_journal_is_no_symbol_and_is_replaced(tmp_path: Path, leftover: str) -> None:
     """An older version could leave SYMBOL.meta.json behind when creating the journal
     failed: it is not a symbol to recover, and creating the symbol replaces it."""

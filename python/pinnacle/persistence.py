@@ -13,8 +13,8 @@ except a NullHandler on ``pinnacle``.
 
 from __future__ import annotations
 
-import dataclasses
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
