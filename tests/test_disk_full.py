@@ -179,3 +179,30 @@ def test_a_symbol_that_cannot_be_created_names_its_journal_and_leaves_nothing(fs
     with PersistenceManager(fs_512k / "data", small) as pm:
         assert pm.recover_state() is True
         assert pm.order_book("BTC-USD").order_count == 1
+
+
+ODD_LENGTH = r"""
+import os, resource, signal, sys, pinnacle
+path = sys.argv[1]
+pinnacle.Journal(path, initial_size=8192).close()
+os.truncate(path, 8192 + 100)  # a length that is not whole pages (copied or cut by hand)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (12288 + 100, resource.RLIM_INFINITY))
+j = pinnacle.Journal(path, initial_size=8192, growth_step=16384)
+acked = 0
+try:
+    while True:
+        acked = j.append(1, b"q" * 100)
+except OSError as e:
+    print(e.errno, acked, j.size_bytes, flush=True)
+j.close()
+"""
+
+
+def test_smaller_steps_end_on_a_file_whose_length_is_not_whole_pages(tmp_path: Path) -> None:
+    """Halving the step of an odd-length file can round back to the same size: the last
+    attempt is then the entry's own need, not the same size forever."""
+    r = run_python(ODD_LENGTH, str(tmp_path / "odd.journal"), timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    err, acked, size = map(int, r.stdout.split())
+    assert err == errno.EFBIG and size == 12288 and acked >= 50

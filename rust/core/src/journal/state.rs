@@ -109,7 +109,10 @@ impl State {
                 match self.map.grow(&file, path, new_len) {
                     Ok(()) => break,
                     Err(e) if want > least && e.is_out_of_space() => {
-                        want = round_up(len + (want - len) / 2, PAGE).max(least);
+                        // Halve the step; `least` last (also when halving makes no
+                        // progress, as with a file length that is not whole pages).
+                        let half = round_up(len + (want - len) / 2, PAGE).max(least);
+                        want = if half < want { half } else { least };
                     }
                     Err(e) => return Err(e),
                 }
