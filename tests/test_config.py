@@ -31,8 +31,10 @@ def test_defaults_are_the_guides() -> None:
 
 def test_full_block_round_trips() -> None:
     block = dict(GUIDE_BLOCK, journalSyncMode="always", snapshotIntervalMin=0.25, dataDirectory="/x/y")
+    block.update(journalInitialSize=65536, journalGrowthStep=1 << 20)
     c = PersistenceConfig.from_dict(block)
     assert c.journal_sync_mode == "always" and c.snapshot_interval_s == 15.0
+    assert (c.journal_initial_size, c.journal_growth_step) == (65536, 1 << 20)
     assert c.to_dict() == block
     assert PersistenceConfig.from_dict(c.to_dict()) == c
 
@@ -79,6 +81,14 @@ BAD: list[tuple[str, Any]] = [
     ("keepSnapshots", True),
     ("keepSnapshots", 2.0),
     ("keepSnapshots", None),
+    ("journalInitialSize", 4095),
+    ("journalInitialSize", 0),
+    ("journalInitialSize", (1 << 40) + 1),
+    ("journalInitialSize", True),
+    ("journalInitialSize", 1e6),
+    ("journalGrowthStep", -4096),
+    ("journalGrowthStep", 2**64),
+    ("journalGrowthStep", "64MiB"),
     ("compactionThreshold", 0),
     ("compactionThreshold", -10),
     ("compactionThreshold", False),
@@ -186,3 +196,17 @@ def test_disabled_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert not pm.has_recovered_order_books()
     assert sorted(tmp_path.rglob("*")) == before
     assert not (tmp_path / "data").exists()
+
+
+def test_journal_sizes_reach_the_managers_journals(tmp_path: Path) -> None:
+    config = PersistenceConfig(journal_initial_size=16384, journal_growth_step=8192, snapshot_interval_min=0)
+    with PersistenceManager(tmp_path, config) as pm:
+        book = pm.order_book("BTC-USD")
+        journal = pm.get_journal("BTC-USD")
+        assert journal is not None and journal.size_bytes == 16384
+        i = 0
+        while journal.size_bytes == 16384:
+            i += 1
+            book.add_order(f"o{i}", "buy", "1.00", 1)
+        # Doubling would give 32768: the step caps the growth at 8192 bytes.
+        assert journal.size_bytes == 16384 + 8192

@@ -217,6 +217,25 @@ def test_a_missing_or_mismatching_sidecar_is_refused(tmp_path: Path, how: str) -
         pm.recover_state()
 
 
+OLD_GRID = '{"symbol": "BTC-USD", "tick_size": "0.25", "lot_size": "1"}'
+
+
+@pytest.mark.parametrize("leftover", [OLD_GRID, "{damaged"])
+def test_a_grid_file_without_a_journal_is_no_symbol_and_is_replaced(tmp_path: Path, leftover: str) -> None:
+    """An older version could leave SYMBOL.meta.json behind when creating the journal
+    failed: it is not a symbol to recover, and creating the symbol replaces it."""
+    with open_pm(tmp_path):
+        pass
+    (tmp_path / "journals" / "BTC-USD.meta.json").write_text(leftover)
+    with open_pm(tmp_path) as pm:
+        assert pm.recover_state() is False and pm.symbols == []
+        pm.order_book("BTC-USD", tick_size="0.5").add_order(1, "buy", "10.5", 1)
+    with open_pm(tmp_path) as pm:
+        assert pm.recover_state() is True
+        book = pm.order_book("BTC-USD")
+        assert (book.tick_size, book.best_bid) == ("0.5", 10.5)
+
+
 VALID = ["BTC-USD", "a", "A.b_c-9", "x" * 64, "BTC.PERP", "1"]
 INVALID: list[object] = [
     "",

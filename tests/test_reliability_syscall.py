@@ -231,6 +231,7 @@ def test_creating_a_book(tmp_path: Path, call: str, times: str, cases: Cases) ->
         expect_fault(call, lambda: w.pm.order_book("C_C", *GRIDS["C_C"]))
         assert "C_C" not in w.pm.symbols
         assert not (tmp_path / "journals" / "C_C.journal").exists()
+        assert not (tmp_path / "journals" / "C_C.meta.json").exists(), "a grid without a journal"
         check_no_debris(tmp_path)
         if times == "persistent":
             expect_fault(call, lambda: w.pm.order_book("C_C", *GRIDS["C_C"]))

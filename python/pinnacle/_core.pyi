@@ -59,6 +59,9 @@ class RecoveryReport:
     @property
     def header_repaired(self) -> str | None: ...
     @property
+    def scanned_bytes(self) -> int:
+        """Bytes the opening scan read (entries and the written tail), not preallocated space."""
+    @property
     def duration_s(self) -> float: ...
     @property
     def clean(self) -> bool: ...
@@ -72,7 +75,12 @@ class EntryIterator:
 
 @final
 class Journal:
-    """A memory-mapped, CRC32-checksummed, append-only journal."""
+    """A memory-mapped, CRC32-checksummed, append-only journal.
+
+    A new file is ``initial_size`` bytes; a full one grows by its own size, at most
+    ``growth_step`` bytes at a time, trying smaller steps on a full disk before an append
+    fails with ENOSPC. Both are rounded up to whole 4 KiB pages.
+    """
 
     def __new__(
         cls,
@@ -262,7 +270,9 @@ class OrderBook:
 class ShadowBook:
     """The snapshot pipeline's own copy of a book, fed from the journal file."""
 
-    def __new__(cls, base: OrderBook, journal_path: str | os.PathLike[str], from_seq: int) -> Self: ...
+    def __new__(
+        cls, base: OrderBook, journal_path: str | os.PathLike[str] | Journal, from_seq: int
+    ) -> Self: ...
     def catch_up(self, until_seq: int | None = None) -> int: ...
     def snapshot_bytes(
         self, created_ns: int | None = None, until_seq: int | None = None

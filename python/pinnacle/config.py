@@ -8,6 +8,8 @@ The JSON format is the one of the crash recovery guide, plus ``journalSyncMode``
         "dataDirectory": "data",
         "journalSyncIntervalMs": 100,
         "journalSyncMode": "interval",
+        "journalInitialSize": 1048576,
+        "journalGrowthStep": 67108864,
         "snapshotIntervalMin": 15,
         "keepSnapshots": 5,
         "compactionThreshold": 1000000
@@ -18,6 +20,9 @@ Every key is optional (the values above are the defaults); an unknown key, a val
 wrong type (``true`` is not an integer) or out of range raises :class:`ConfigError` naming
 the key. ``snapshotIntervalMin`` may be fractional (``0.5`` = every 30 s) and ``0`` turns
 periodic snapshots off. ``compactionThreshold`` counts journal *entries*.
+``journalInitialSize`` is a new journal file's size in bytes; a full journal grows by its
+own size, at most ``journalGrowthStep`` bytes at a time (smaller steps are tried before a
+full disk fails an append). Both are rounded up to whole 4 KiB pages.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ SYNC_MODES: tuple[SyncMode, ...] = ("none", "interval", "always")
 
 MAX_SYNC_INTERVAL_MS = 3_600_000
 MAX_SNAPSHOT_INTERVAL_MIN = 1_000_000_000  # ~1900 years: a float of seconds stays exact
+MIN_JOURNAL_SIZE = 4096
+MAX_JOURNAL_STEP = 1 << 40
+"""Bounds of ``journalInitialSize`` and ``journalGrowthStep`` (bytes), as ``Journal`` checks them."""
 
 
 class ConfigError(InvalidArgumentError):
@@ -59,6 +67,8 @@ _JSON_KEYS: dict[str, str] = {
     "dataDirectory": "data_directory",
     "journalSyncIntervalMs": "journal_sync_interval_ms",
     "journalSyncMode": "journal_sync_mode",
+    "journalInitialSize": "journal_initial_size",
+    "journalGrowthStep": "journal_growth_step",
     "snapshotIntervalMin": "snapshot_interval_min",
     "keepSnapshots": "keep_snapshots",
     "compactionThreshold": "compaction_threshold",
@@ -109,6 +119,10 @@ class PersistenceConfig:
     """Period of the journal's background sync with ``journal_sync_mode="interval"``."""
     journal_sync_mode: SyncMode = "interval"
     """``"none"``, ``"interval"`` or ``"always"`` (see ``Journal(sync=...)``)."""
+    journal_initial_size: int = 1 << 20
+    """Size of a new journal file, bytes (``Journal(initial_size=...)``)."""
+    journal_growth_step: int = 64 << 20
+    """Largest growth of a full journal, bytes: it grows by its own size up to this."""
     snapshot_interval_min: float = 15
     """Minutes between periodic snapshots of every changed book (fractions allowed; 0 = off)."""
     keep_snapshots: int = 5
@@ -134,6 +148,8 @@ class PersistenceConfig:
                 f"must be one of {', '.join(SYNC_MODES)}, got {_show(self.journal_sync_mode)}",
                 _key("journal_sync_mode"),
             )
+        _int_in("journal_initial_size", self.journal_initial_size, MIN_JOURNAL_SIZE, MAX_JOURNAL_STEP)
+        _int_in("journal_growth_step", self.journal_growth_step, MIN_JOURNAL_SIZE, MAX_JOURNAL_STEP)
         m: object = self.snapshot_interval_min
         if not isinstance(m, (int, float)) or isinstance(m, bool):
             raise ConfigError(f"must be a number of minutes, got {m!r}", _key("snapshot_interval_min"))

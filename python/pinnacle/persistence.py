@@ -13,6 +13,7 @@ except a NullHandler on ``pinnacle``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -261,7 +262,13 @@ class PersistenceManager:
     def _open_journal(self, symbol: str) -> Journal:
         assert self._layout is not None
         path, c = self._layout.journal_path(symbol), self._config
-        return Journal(path, sync=c.journal_sync_mode, sync_interval_ms=c.journal_sync_interval_ms)
+        return Journal(
+            path,
+            sync=c.journal_sync_mode,
+            sync_interval_ms=c.journal_sync_interval_ms,
+            initial_size=c.journal_initial_size,
+            growth_step=c.journal_growth_step,
+        )
 
     def _recover_symbol(self, symbol: str) -> _Managed:
         assert self._layout is not None
@@ -348,8 +355,18 @@ class PersistenceManager:
         _log.info("Initializing persistence for %s", symbol)
         book = OrderBook(symbol, tick_size, lot_size)  # validates the grid before any write
         meta = SymbolMeta(symbol, book.tick_size, book.lot_size)
-        write_atomic(self._layout.meta_path(symbol), meta.to_json())  # before the journal exists
-        journal = self._open_journal(symbol)
+        meta_path = self._layout.meta_path(symbol)
+        write_atomic(meta_path, meta.to_json())  # before the journal exists
+        try:
+            journal = self._open_journal(symbol)
+        except BaseException:
+            # No journal, no symbol: take its grid back too. (A leftover one would be
+            # harmless, as symbols are found by their journals and snapshots and creation
+            # overwrites it.) Kept if the journal was created after all (a failed sync).
+            if not self._layout.journal_path(symbol).exists():
+                with contextlib.suppress(OSError):
+                    meta_path.unlink()
+            raise
         try:
             snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
             return _Managed(book, meta, SnapshotPipeline(book, journal, snaps, 0))

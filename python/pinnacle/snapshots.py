@@ -354,7 +354,7 @@ class SnapshotPipeline:
         self.snapshots = snapshots
         self.snapshot_seq = snapshot_seq
         self.lock = threading.Lock()
-        self.shadow: ShadowBook | None = ShadowBook(book, journal.path, journal.next_seq)  # copies book
+        self.shadow: ShadowBook | None = ShadowBook(book, journal, journal.next_seq)  # copies book
         book.attach_journal(journal)
 
     def catch_up(self) -> int:

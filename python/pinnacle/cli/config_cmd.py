@@ -25,6 +25,8 @@ EXPLANATIONS: dict[str, str] = {
     "journalSyncIntervalMs": 'period of the background sync with journalSyncMode "interval" (ms)',
     "journalSyncMode": '"none" (survives kill -9, not power loss, until flushed), "interval" or '
     '"always" (each append durable before it returns)',
+    "journalInitialSize": "size of a new journal file (bytes, >= 4096; rounded up to 4 KiB pages)",
+    "journalGrowthStep": "a full journal grows by its own size, at most this many bytes at a time",
     "snapshotIntervalMin": "minutes between snapshots of each changed book (fractions allowed; 0 = off)",
     "keepSnapshots": "snapshots retained per symbol (>= 1); older ones are deleted",
     "compactionThreshold": "journals holding more entries than this are compacted by maintenance",

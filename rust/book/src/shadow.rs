@@ -4,7 +4,7 @@
 
 use crate::journaled::{apply_entry, EngineError};
 use crate::{encode_snapshot, OrderBook};
-use pinnacle_core::{Columns, JournalReader};
+use pinnacle_core::{Columns, Journal, JournalReader};
 use std::path::Path;
 
 pub struct ShadowBook {
@@ -18,7 +18,17 @@ impl ShadowBook {
     /// `book` must hold exactly the state after journal entry `from_seq - 1`.
     pub fn new(book: OrderBook, journal_path: &Path, from_seq: u64) -> Result<ShadowBook, EngineError> {
         let from_seq = from_seq.max(1);
-        let reader = JournalReader::open(journal_path, from_seq)?;
+        Self::with_reader(book, JournalReader::open(journal_path, from_seq)?, from_seq)
+    }
+
+    /// As [`ShadowBook::new`] on the file `journal` writes, placed by the writer's index
+    /// (no scan of the entries before `from_seq`).
+    pub fn of_journal(book: OrderBook, journal: &Journal, from_seq: u64) -> Result<ShadowBook, EngineError> {
+        let from_seq = from_seq.max(1);
+        Self::with_reader(book, journal.reader_from(from_seq)?, from_seq)
+    }
+
+    fn with_reader(book: OrderBook, reader: JournalReader, from_seq: u64) -> Result<ShadowBook, EngineError> {
         if reader.next_seq() > from_seq {
             return Err(EngineError::Gap { expected: from_seq, found: reader.next_seq() });
         }

@@ -44,6 +44,12 @@ impl Error {
         Error::InvalidArgument(msg.into())
     }
 
+    /// True for an I/O error meaning the disk (or quota, or file size limit) has no room.
+    pub fn is_out_of_space(&self) -> bool {
+        matches!(self.errno(), Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG))
+            && matches!(self, Error::Io { .. })
+    }
+
     /// The OS error number, where there is one.
     pub fn errno(&self) -> Option<i32> {
         match self {

@@ -97,7 +97,9 @@ pub struct JournalOptions {
     pub growth: GrowthStrategy,
     /// Size of a new journal file, bytes (rounded up to the page size).
     pub initial_size: u64,
-    /// How much the file grows when full, bytes (rounded up to the page size).
+    /// The largest growth, bytes (rounded up to the page size): a full file grows by its
+    /// own length, at most this much; on a full disk smaller steps are tried, down to
+    /// what the entry needs.
     pub growth_step: u64,
     /// Largest payload an append accepts, bytes.
     pub max_entry_size: u32,

@@ -152,6 +152,10 @@ pub fn lock_exclusive(file: &File, path: &Path) -> Result<()> {
 /// disk fails here with ENOSPC, never later as a SIGBUS on a mapped page.
 pub fn allocate(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
     injected(Call::Fallocate).map_err(|e| Error::io("fallocate", path, e))?;
+    allocate_raw(file, path, from, len)
+}
+
+fn allocate_raw(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
     let len = i64::try_from(len).map_err(|_| Error::invalid(format!("file length {len} too large")))?;
     let from = (from as i64).min(len);
     #[cfg(target_os = "linux")]
@@ -176,6 +180,71 @@ pub fn allocate(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
             off += n as i64;
         }
         Ok(())
+    }
+}
+
+/// Fails with the injected error for `call`, if one is armed (for operations made of
+/// several system calls that a test should fail as a whole).
+pub fn fault_point(call: Call, path: &Path) -> Result<()> {
+    let op = match call {
+        Call::Open => "open",
+        Call::Fallocate => "fallocate",
+        Call::Msync => "msync",
+        Call::Fsync => "fsync",
+        Call::Rename => "rename",
+    };
+    injected(call).map_err(|e| Error::io(op, path, e))
+}
+
+/// Grows the file from `from` to `len` bytes with its blocks allocated. On Linux the
+/// blocks are reserved past the end of file first (`FALLOC_FL_KEEP_SIZE`) and only then
+/// is the length extended, so the file's length only ever moves to a fully allocated size
+/// (a reader that maps it cannot fault on an unallocated page) and a failed attempt gives
+/// back whatever it partially reserved (ext4 keeps a partial allocation on ENOSPC), so a
+/// smaller retry, or another journal, can use that space. Elsewhere: [`allocate`]. No
+/// injected fault here: see [`fault_point`].
+pub fn grow(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let (off, n) = match (i64::try_from(from), i64::try_from(len.saturating_sub(from))) {
+            (Ok(o), Ok(n)) if n > 0 => (o, n),
+            _ => return allocate_raw(file, path, from, len),
+        };
+        let fd = file.as_raw_fd();
+        // SAFETY: fallocate/ftruncate on a descriptor we own; neither touches memory.
+        if unsafe { libc::fallocate(fd, libc::FALLOC_FL_KEEP_SIZE, off, n) } != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EOPNOTSUPP) {
+                return allocate_raw(file, path, from, len);
+            }
+            release_past_end(fd, off, n);
+            return Err(Error::io("fallocate", path, e));
+        }
+        // SAFETY: as above.
+        if unsafe { libc::ftruncate(fd, off + n) } != 0 {
+            let e = io::Error::last_os_error();
+            release_past_end(fd, off, n);
+            return Err(Error::io("ftruncate", path, e));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    allocate_raw(file, path, from, len)
+}
+
+/// Gives back blocks reserved past the end of file (`[off, off + n)`, the file still `off`
+/// bytes long). Best effort: ext4 frees them on a same-size truncate, tmpfs and xfs on a
+/// punched hole.
+#[cfg(target_os = "linux")]
+fn release_past_end(fd: libc::c_int, off: i64, n: i64) {
+    // SAFETY: fstat into a zeroed struct, then calls on a descriptor we own. The length
+    // is set only when it is already `off` (never shrinks the file), so no page changes.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 && st.st_size == off {
+            libc::ftruncate(fd, off);
+        }
+        libc::fallocate(fd, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, off, n);
     }
 }
 

@@ -115,6 +115,8 @@ pub struct PyRecoveryReport {
     #[pyo3(get)]
     pub header_repaired: Option<String>,
     #[pyo3(get)]
+    pub scanned_bytes: u64,
+    #[pyo3(get)]
     pub duration_s: f64,
     #[pyo3(get)]
     pub clean: bool,
@@ -135,6 +137,7 @@ impl From<RecoveryReport> for PyRecoveryReport {
             dropped_entries: r.dropped_entries,
             skipped_ranges: r.skipped.iter().map(|s| (s.start, s.end, s.reason.to_string())).collect(),
             header_repaired: r.header_repaired.map(str::to_string),
+            scanned_bytes: r.scanned_bytes,
             duration_s: r.duration.as_secs_f64(),
             clean: r.is_clean(),
             summary_text: r.summary(),
@@ -162,6 +165,7 @@ impl PyRecoveryReport {
         d.set_item("dropped_entries", self.dropped_entries)?;
         d.set_item("skipped_ranges", self.skipped_ranges.clone())?;
         d.set_item("header_repaired", &self.header_repaired)?;
+        d.set_item("scanned_bytes", self.scanned_bytes)?;
         d.set_item("duration_s", self.duration_s)?;
         d.set_item("clean", self.clean)?;
         Ok(d)

@@ -4,6 +4,7 @@
 use crate::book::PyOrderBook;
 use crate::convert;
 use crate::errors::{engine_err, to_py, JournalClosedError};
+use crate::journal::PyJournal;
 use numpy::{PyArray1, PyArrayMethods};
 use pinnacle_book::{EngineError, ShadowBook};
 use pinnacle_core::fork::Owner;
@@ -33,19 +34,30 @@ impl PyShadowBook {
 #[pymethods]
 impl PyShadowBook {
     /// `base` must hold exactly the state after journal entry `from_seq - 1`; it is copied.
+    /// `journal_path` may be the open `Journal` itself: its index then places the reader
+    /// (no read of every entry before `from_seq`).
     #[new]
     fn new(
         py: Python<'_>,
         base: &PyOrderBook,
-        #[pyo3(from_py_with = convert::journal_path)] journal_path: PathBuf,
+        journal_path: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = convert::from_seq)] from_seq: u64,
     ) -> PyResult<Self> {
         let from = from_seq;
         base.core().check_owner().map_err(engine_err)?;
         let book = base.core().with_book(|b| b.clone());
-        let shadow = py.detach(|| ShadowBook::new(book, &journal_path, from)).map_err(engine_err)?;
+        let (shadow, path) = if let Ok(j) = journal_path.cast::<PyJournal>() {
+            let journal = j.get().core().clone();
+            journal.check_owner().map_err(to_py)?;
+            let path = journal.path().to_path_buf();
+            (py.detach(|| ShadowBook::of_journal(book, &journal, from)), path)
+        } else {
+            let path = convert::journal_path(journal_path)?;
+            (py.detach(|| ShadowBook::new(book, &path, from)), path)
+        };
+        let shadow = shadow.map_err(engine_err)?;
         let owner = Owner::current();
-        Ok(PyShadowBook { inner: parking_lot::Mutex::new(Some(shadow)), owner, path: journal_path })
+        Ok(PyShadowBook { inner: parking_lot::Mutex::new(Some(shadow)), owner, path })
     }
 
     /// Applies new journal entries (up to until_seq when given); returns the last seq applied.

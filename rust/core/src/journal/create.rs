@@ -34,8 +34,9 @@ pub(crate) fn create(path: &Path, opts: &JournalOptions) -> Result<()> {
         Error::Io { source, .. } => Error::io("create", path, source),
         other => other,
     })?;
+    // Errors name the journal, not the temp file (an internal name the user never chose).
     let made = (|| {
-        sys::allocate(&file, &tmp, 0, opts.initial_size)?;
+        sys::allocate(&file, path, 0, opts.initial_size)?;
         let header = Header {
             first_seq: 1,
             generation: 1,
@@ -43,8 +44,8 @@ pub(crate) fn create(path: &Path, opts: &JournalOptions) -> Result<()> {
             created_ns: crate::wall_clock_ns(),
             max_entry_size: opts.max_entry_size,
         };
-        write_fresh_header(&file, &tmp, &header)?;
-        sys::datasync(&file, &tmp)?;
+        write_fresh_header(&file, path, &header)?;
+        sys::datasync(&file, path)?;
         sys::link_new(&tmp, path)
     })();
     let _ = std::fs::remove_file(&tmp);

@@ -1,7 +1,7 @@
 //! The writer's mapping of the journal file, and how it grows.
 //!
 //! Invariant: the mapping always covers exactly the file's length, and the file's blocks
-//! are allocated (fallocate) before the mapping is extended over them.
+//! are allocated (fallocate) before the file or the mapping is extended over them.
 
 use crate::error::{Error, Result};
 use crate::options::GrowthStrategy;
@@ -21,7 +21,20 @@ impl Mapping {
         // A process that truncates the file behind our back is outside what we defend.
         let map = unsafe { MmapMut::map_mut(file) }.map_err(|e| Error::io("mmap", path, e))?;
         crate::fork::dont_fork(map.as_ptr(), map.len());
+        // No read-around on faults: the kernel would otherwise read up to `read_ahead_kb`
+        // (8 MiB on some VMs) of preallocated zeros into the page cache around every
+        // faulted page, and cached zero pages count as data to SEEK_DATA, so the next
+        // opening would have to scan them. Reads of the entries are advised explicitly
+        // ([`Mapping::will_need`]). Best effort: without it only opening gets slower.
+        let _ = map.advise(memmap2::Advice::Random);
         Ok(Mapping { map, strategy })
+    }
+
+    /// Starts reading `[0, len)` into the page cache (the opening scan reads exactly it).
+    pub fn will_need(&self, len: usize) {
+        if len > 0 {
+            let _ = self.map.advise_range(memmap2::Advice::WillNeed, 0, len.min(self.map.len()));
+        }
     }
 
     /// Drops the file mapping (a zero-length anonymous map takes its place).
@@ -63,7 +76,7 @@ impl Mapping {
     /// Grows the file to `new_len` and the mapping over it. Entries already written keep
     /// their bytes and offsets; on failure the mapping is unchanged.
     pub fn grow(&mut self, file: &File, path: &Path, new_len: usize) -> Result<()> {
-        sys::allocate(file, path, self.map.len() as u64, new_len as u64)?;
+        sys::grow(file, path, self.map.len() as u64, new_len as u64)?;
         match self.strategy {
             #[cfg(target_os = "linux")]
             GrowthStrategy::Auto => {

@@ -22,8 +22,23 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How far ahead of the write position pages are kept populated.
+/// How far ahead of the write position pages are kept populated: as far as the journal
+/// already holds (at least `MIN_AHEAD`, at most `AHEAD`). Populated pages are dirty zeros
+/// the opening scan must read after a crash, so this keeps that work proportional to the
+/// entries rather than to the preallocated space.
 const AHEAD: usize = 32 << 20;
+const MIN_AHEAD: usize = 1 << 20;
+
+fn ahead(write_pos: usize) -> usize {
+    write_pos.clamp(MIN_AHEAD, AHEAD)
+}
+
+/// Whether a write ending at `end` should wake the thread. Never once populated up to
+/// the file's end: every append near the end of a small (growing) file would otherwise
+/// wake it for nothing, a futex wake per append (p99 7 µs instead of 0.5 µs).
+fn should_wake(end: usize, populated: usize, len: usize) -> bool {
+    end + ahead(end) / 2 > populated && populated < len
+}
 /// Bytes populated per lock hold (bounds how long a remap may wait for the thread).
 const CHUNK: usize = 256 << 10;
 const PAGE: usize = 4096;
@@ -69,7 +84,7 @@ impl MapPublish {
     #[inline]
     pub fn note_write(&self, end: usize) {
         self.write_pos.store(end, Relaxed);
-        if end + AHEAD / 2 > self.populated.load(Relaxed) {
+        if should_wake(end, self.populated.load(Relaxed), self.len.load(Relaxed)) {
             self.wake.1.notify_one();
         }
     }
@@ -119,7 +134,7 @@ impl MapPublish {
     fn wants_work(&self) -> bool {
         let (wp, pop, len) =
             (self.write_pos.load(Relaxed), self.populated.load(Relaxed), self.len.load(Relaxed));
-        pop != usize::MAX && pop < len && wp + AHEAD / 2 > pop
+        pop != usize::MAX && pop < len && wp + ahead(wp) / 2 > pop
     }
 
     /// Populates one chunk; false when there is nothing (more) to do.
@@ -133,7 +148,7 @@ impl MapPublish {
         }
         let wp = self.write_pos.load(Relaxed) / PAGE * PAGE;
         let from = pop.max(wp);
-        let target = len.min(wp + AHEAD) / PAGE * PAGE;
+        let target = len.min(wp + ahead(wp)) / PAGE * PAGE;
         if from >= target {
             return false;
         }
@@ -195,5 +210,27 @@ impl Prefaulter {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thread_is_woken_only_when_there_is_something_to_populate() {
+        let mib = 1 << 20;
+        assert!(should_wake(100, 0, 2 * mib));
+        assert!(!should_wake(100, mib + 4096, 2 * mib), "far enough ahead");
+        assert!(!should_wake(2 * mib - 100, 2 * mib, 2 * mib), "populated to the file's end");
+        assert!(should_wake(2 * mib - 100, 2 * mib, 4 * mib), "after growth");
+        assert!(!should_wake(100, usize::MAX, 2 * mib), "prefaulting off");
+    }
+
+    #[test]
+    fn the_window_follows_the_data_between_its_bounds() {
+        assert_eq!(ahead(0), MIN_AHEAD);
+        assert_eq!(ahead(5 << 20), 5 << 20);
+        assert_eq!(ahead(1 << 30), AHEAD);
     }
 }

@@ -87,18 +87,36 @@ impl State {
         }
     }
 
-    /// Room for `total` more bytes at `write_pos`, growing the file by at least `step`.
-    pub fn reserve(&mut self, total: usize, step: u64, path: &Path) -> Result<usize> {
+    /// Room for `total` more bytes at `write_pos`. The file grows geometrically (by its
+    /// own length, at most `max_step`), so a journal's preallocated tail stays within its
+    /// data size until the cap; when the disk cannot hold that step, smaller ones are
+    /// tried, down to the pages the entry needs, before the append fails.
+    pub fn reserve(&mut self, total: usize, max_step: u64, path: &Path) -> Result<usize> {
         let pos = self.write_pos;
         let need =
             pos.checked_add(total).ok_or_else(|| Error::invalid("journal would exceed the address space"))?;
         if need > self.map.len() {
-            let grown = (self.map.len() as u64).saturating_add(step).max(need as u64);
-            let new_len = usize::try_from(round_up(grown, PAGE))
-                .map_err(|_| Error::invalid("journal would exceed the address space"))?;
+            let len = self.map.len() as u64;
+            let least = round_up(need as u64, PAGE);
+            let mut want = round_up(len.saturating_add(len.clamp(PAGE, max_step)), PAGE).max(least);
             let file = self.open_file(path)?.clone();
+            // An injected fault fails the growth as a whole, not one of its attempts.
+            crate::sys::fault_point(crate::sys::Call::Fallocate, path)?;
             let _remap = self.publish.lock.write();
-            self.map.grow(&file, path, new_len)?;
+            loop {
+                let new_len = usize::try_from(want)
+                    .map_err(|_| Error::invalid("journal would exceed the address space"))?;
+                match self.map.grow(&file, path, new_len) {
+                    Ok(()) => break,
+                    Err(e) if want > least && e.is_out_of_space() => {
+                        // Halve the step; `least` last (also when halving makes no
+                        // progress, as with a file length that is not whole pages).
+                        let half = round_up(len + (want - len) / 2, PAGE).max(least);
+                        want = if half < want { half } else { least };
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             self.publish.set(
                 self.map.base(),
                 self.map.len(),

@@ -8,6 +8,7 @@
 use super::create::{create, remove_stale_temps};
 use super::mapping::Mapping;
 use super::prefault::{MapPublish, Prefaulter};
+use super::reader::JournalReader;
 use super::recovery::{scan, RecoveryReport};
 use super::state::State;
 use super::sync::{Durable, SyncGate, SyncThread};
@@ -19,6 +20,7 @@ use crate::format::header::{self, SlotError, HEADER_SIZE};
 use crate::options::{JournalOptions, SyncPolicy};
 use crate::sys;
 use parking_lot::Mutex;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -80,9 +82,11 @@ impl Journal {
             return Err(Error::corruption(&path, meta.len(), "file is too short to be a pinnacle journal"));
         }
         let mut map = Mapping::new(&file, &path, opts.growth)?;
-        let choice = header::choose(map.bytes()).map_err(|e| header_error(&path, e))?;
         // Past the last data region (SEEK_DATA) the file reads as zeros: skip reading it.
+        // Asked before the first access through the mapping, which caches pages.
         let data_end = (sys::data_end(&file, map.len() as u64) as usize).clamp(HEADER_SIZE, map.len());
+        map.will_need(data_end);
+        let choice = header::choose(map.bytes()).map_err(|e| header_error(&path, e))?;
         let found = scan(&map.bytes()[..data_end], &choice.header, opts.recovery, &path)?;
         if found.dirty_end > found.end {
             // Stale bytes past the new end would be misread after the next append.
@@ -262,6 +266,28 @@ impl Journal {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// A [`JournalReader`] of this journal from the first entry with seq >= `from_seq`,
+    /// placed by this handle's index instead of reading every entry before it.
+    pub fn reader_from(&self, from_seq: u64) -> Result<JournalReader> {
+        let (ino, pos, seq) = {
+            let st = self.shared.state.lock();
+            st.check_open(&self.shared.path)?;
+            let file = st.open_file(&self.shared.path)?;
+            let ino = file.metadata().map_err(|e| Error::io("fstat", &self.shared.path, e))?.ino();
+            let pos = st.offset_of(from_seq);
+            let seq = if pos < st.write_pos {
+                st.entry_at(pos).map_or(st.next_seq, |e| e.seq)
+            } else {
+                st.next_seq
+            };
+            (ino, pos, seq)
+        };
+        match JournalReader::open_at(&self.shared.path, ino, pos, seq)? {
+            Some(r) => Ok(r),
+            None => JournalReader::open(&self.shared.path, from_seq),
+        }
     }
 
     pub fn path(&self) -> &Path {
