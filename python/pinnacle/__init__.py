@@ -32,7 +32,7 @@ from pinnacle.errors import (
     PinnacleIOError,
     UnsupportedFormatError,
 )
-from pinnacle.paths import DataDirectoryLockedError
+from pinnacle.paths import DataDirectoryLockedError, DataDirectoryLostError
 from pinnacle.persistence import MaintenanceReport, PersistenceManager, RecoveryInfo
 from pinnacle.snapshots import SnapshotFile, SnapshotManager
 
@@ -41,6 +41,7 @@ __all__ = [
     "ConfigError",
     "CorruptionError",
     "DataDirectoryLockedError",
+    "DataDirectoryLostError",
     "EntriesCompactedError",
     "Entry",
     "EntryArray",

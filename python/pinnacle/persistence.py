@@ -18,11 +18,13 @@ import logging
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from pinnacle._core import Journal, OrderBook
+from pinnacle._lifecycle import Resources, maintenance_loop
 from pinnacle.config import PersistenceConfig
 from pinnacle.errors import CorruptionError, InvalidArgumentError, JournalClosedError
 from pinnacle.paths import DataLayout, DirectoryLock, SymbolMeta, validate_symbol, write_atomic
@@ -33,9 +35,6 @@ logging.getLogger("pinnacle").addHandler(logging.NullHandler())
 
 GridValue = int | float | str | Decimal
 """A tick or lot size: exact as a str or Decimal (``"0.01"``); floats are read as written."""
-
-_MAX_TICK_S = 1.0  # the maintenance thread wakes at least this often (catch-up, compaction check)
-
 
 @dataclass(frozen=True)
 class RecoveryInfo:
@@ -83,7 +82,15 @@ class PersistenceManager:
     an idle journal does not grow) and rotates. It logs every error and keeps going.
 
     Thread-safe: any thread may call any method; books have their own locks. Call
-    :meth:`shutdown` (or use the manager as a context manager) to release everything.
+    :meth:`shutdown` (or use the manager as a context manager) to release everything. A
+    manager dropped without it is released when it is collected, and one still alive at
+    interpreter exit has its journals flushed and closed then (both logged as a warning).
+
+    If the directory's lock file is deleted or replaced under the manager (``rm -rf`` of
+    the directory, another manager starting on a recreated one), it notices within a
+    maintenance tick, at the latest at the next :meth:`snapshot` or :meth:`shutdown`:
+    every journal is closed, so books refuse changes, the manager writes nothing more, and
+    its calls raise :class:`~pinnacle.DataDirectoryLostError`.
     """
 
     def __init__(
@@ -99,31 +106,36 @@ class PersistenceManager:
             cfg = dataclasses.replace(cfg, data_directory=os.fspath(data_dir))
         self._config = cfg
         self._data_dir = cfg.data_path
-        self._lock = threading.RLock()
-        self._books: dict[str, _Managed] = {}
+        # Shared with the maintenance thread and the finalizer, neither of which holds self.
+        self._res = res = Resources(str(self._data_dir))
+        self._lock = res.lock
+        self._books: dict[str, _Managed] = res.books
         self._recovered: dict[str, OrderBook] = {}
         self._last_recovery: dict[str, RecoveryInfo] = {}
-        self._closed = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._dir_lock: DirectoryLock | None = None
         self._layout: DataLayout | None = None
         if not cfg.enabled:
             _log.info("Persistence disabled: order books are kept in memory only")
             return
         layout = DataLayout(self._data_dir)
         layout.create()
-        self._dir_lock = DirectoryLock(layout.lock_file)
+        dir_lock = DirectoryLock(layout.lock_file)
         try:
             for p in layout.remove_stray_temps():
                 _log.warning("Removed the temporary file of an interrupted write: %s", p)
         except BaseException:
-            self._dir_lock.release()
+            dir_lock.release()
             raise
+        res.dir_lock = dir_lock
         self._layout = layout
+        weakref.finalize(self, res.finalize)  # also runs at interpreter exit
         if maintenance:
-            self._thread = threading.Thread(target=self._run, name="pinnacle-maintenance", daemon=True)
-            self._thread.start()
+            res.thread = threading.Thread(
+                target=maintenance_loop,
+                args=(weakref.ref(self), res.stop, cfg.snapshot_interval_s),
+                name="pinnacle-maintenance",
+                daemon=True,
+            )
+            res.thread.start()
 
     @classmethod
     def from_config_file(
@@ -151,8 +163,9 @@ class PersistenceManager:
 
     @property
     def closed(self) -> bool:
-        """True after :meth:`shutdown`."""
-        return self._closed
+        """True once :meth:`shutdown` completed (False while an interrupted one is not
+        finished: call it again)."""
+        return self._res.closed
 
     @property
     def symbols(self) -> list[str]:
@@ -178,7 +191,7 @@ class PersistenceManager:
         never recovered silently.
         """
         with self._lock:
-            self._require_open()
+            self._require_open(check_lock=True)
             if self._layout is None:
                 return False
             t0 = time.perf_counter()
@@ -232,7 +245,7 @@ class PersistenceManager:
                 "the entries after the newest snapshot are lost; refusing to recover partial state"
             )
         meta = SymbolMeta.read(self._layout.meta_path(symbol), symbol)
-        snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
+        snaps = self._snapshot_manager(symbol, meta)
         journal = self._open_journal(symbol)
         try:
             r = snaps.restore(journal)
@@ -283,6 +296,7 @@ class PersistenceManager:
             self._require_open()
             m = self._books.get(symbol)
             if m is None:
+                self._require_open(check_lock=True)
                 self._check_case(symbol)
                 if self._layout is None:
                     book = OrderBook(symbol, _or(tick_size, "0.01"), _or(lot_size, "1"))
@@ -309,11 +323,16 @@ class PersistenceManager:
         write_atomic(self._layout.meta_path(symbol), meta.to_json())  # before the journal exists
         journal = self._open_journal(symbol)
         try:
-            snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
+            snaps = self._snapshot_manager(symbol, meta)
             return _Managed(book, meta, SnapshotPipeline(book, journal, snaps, 0))
         except BaseException:
             journal.close()
             raise
+
+    def _snapshot_manager(self, symbol: str, meta: SymbolMeta) -> SnapshotManager:
+        assert self._layout is not None
+        d = self._layout.snapshot_dir(symbol)
+        return SnapshotManager(symbol, d, meta.tick_size, meta.lot_size, create_parents=False)
 
     def _check_case(self, symbol: str) -> None:
         names = set(self._books) | (self._layout.symbols_on_disk()[0] if self._layout else set())
@@ -362,7 +381,7 @@ class PersistenceManager:
         persistence is disabled)."""
         symbol = validate_symbol(symbol)
         with self._lock:
-            self._require_open()
+            self._require_open(check_lock=True)
             m = self._books.get(symbol)
             if m is None:
                 raise InvalidArgumentError(f"no open book for {symbol!r}: call order_book() first")
@@ -396,16 +415,19 @@ class PersistenceManager:
         oldest retained snapshot's ``covered_seq + 1`` (taking a snapshot first if there is
         none). Failures are logged and listed in the report."""
         with self._lock:
-            self._require_open()
+            self._require_open(check_lock=True)
         return self._maintain(periodic=False, rotate=True)
 
     def _maintain(self, *, periodic: bool, rotate: bool) -> MaintenanceReport:
         report = MaintenanceReport()
         cfg = self._config
         with self._lock:
-            if self._closed:
+            if self._res.closing:
                 return report
             pipes = [m.pipe for m in self._books.values() if m.pipe is not None]
+        if (lost := self._res.check_lock()) is not None:
+            report.errors.append(f"{type(lost).__name__}: {lost}")
+            return report
         for p in pipes:
             symbol = p.snapshots.symbol
             try:
@@ -429,52 +451,29 @@ class PersistenceManager:
             _log.info("Maintenance: %s", report.summary())
         return report
 
-    def _run(self) -> None:
-        interval = self._config.snapshot_interval_s
-        tick = min(_MAX_TICK_S, interval) if interval > 0 else _MAX_TICK_S
-        next_snapshot = time.monotonic() + interval  # scheduling only; never orders snapshots
-        while not self._stop.wait(tick):
-            try:
-                periodic = interval > 0 and time.monotonic() >= next_snapshot
-                if periodic:
-                    next_snapshot = time.monotonic() + interval
-                self._maintain(periodic=periodic, rotate=periodic)
-            except Exception:
-                _log.exception("Persistence maintenance failed; retrying in %.3f s", tick)
-        _log.debug("Maintenance thread stopped")
-
     # ----------------------------------------------------------------- shutdown
 
-    def _require_open(self) -> None:
-        if self._closed:
-            raise JournalClosedError("the PersistenceManager was shut down")
+    def _require_open(self, *, check_lock: bool = False) -> None:
+        """Raises JournalClosedError once shutdown began; with ``check_lock``,
+        DataDirectoryLostError if the directory was lost (two system calls)."""
+        if self._res.closing:
+            more = "" if self._res.closed else " (interrupted: call shutdown() again to finish it)"
+            raise JournalClosedError(f"the PersistenceManager was shut down{more}")
+        if check_lock and (lost := self._res.check_lock()) is not None:
+            raise lost
 
-    def shutdown(self) -> None:
-        """Stops the maintenance thread, flushes, syncs and closes every journal, and
-        releases the directory. Idempotent. Books stay readable; changing a journaled book
-        afterwards raises JournalClosedError. No snapshot is taken (call
-        :meth:`snapshot_all` first if you want one)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            books = list(self._books.values())
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        errors: list[Exception] = []
-        for m in books:
-            if m.pipe is None:
-                continue
-            with m.pipe.lock:
-                try:
-                    m.pipe.close()
-                except Exception as e:
-                    _log.exception("Closing the journal of %s failed", m.book.symbol)
-                    errors.append(e)
-        if self._dir_lock is not None:
-            self._dir_lock.release()
-        _log.info("Persistence shut down (%d books)", len(books))
+    def shutdown(self, *, snapshot: bool = True) -> None:
+        """Stops the maintenance thread, snapshots every book this manager changed since
+        its newest snapshot (unless ``snapshot`` is false; rotating to ``keep_snapshots``;
+        a manager that only recovered writes nothing), flushes, syncs and closes every
+        journal, and releases the directory. Books stay readable;
+        changing a journaled book afterwards raises JournalClosedError.
+
+        Idempotent, and every step runs even if an earlier one failed (the first error is
+        raised at the end; a lost directory first). A shutdown interrupted by
+        KeyboardInterrupt is finished by calling it again: :attr:`closed` stays False
+        until then, and the manager accepts no new work meanwhile."""
+        errors = self._res.release(self._config.keep_snapshots if snapshot else None)
         if errors:
             raise errors[0]
 
@@ -488,7 +487,7 @@ class PersistenceManager:
 
     def __repr__(self) -> str:
         """A short description."""
-        state = "closed" if self._closed else ("enabled" if self.enabled else "in-memory")
+        state = "closed" if self._res.closed else ("enabled" if self.enabled else "in-memory")
         return f"PersistenceManager({str(self._data_dir)!r}, {state}, symbols={self.symbols})"
 
 
