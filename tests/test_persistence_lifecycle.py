@@ -4,6 +4,7 @@ removed or replaced under a running manager, and what a clean shutdown leaves on
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import shutil
@@ -19,9 +20,11 @@ from pinnacle import (
     DataDirectoryLockedError,
     DataDirectoryLostError,
     JournalClosedError,
+    JournalPoisonedError,
     OrderBook,
     PersistenceConfig,
     PersistenceManager,
+    PinnacleIOError,
 )
 from pinnacle._lifecycle import Resources
 from pinnacle.cli.journal_scan import scan_journal
@@ -91,12 +94,12 @@ def interrupt_once(monkeypatch: pytest.MonkeyPatch, pm: PersistenceManager, step
         real_close = SnapshotPipeline.close
         calls = [0]
 
-        def close(p: SnapshotPipeline) -> None:
+        def close(p: SnapshotPipeline, reason: str | None = None) -> None:
             calls[0] += 1
             if not hit and (calls[0] == 1) == (step == "close-first"):
                 hit.append(step)
                 raise KeyboardInterrupt
-            real_close(p)
+            real_close(p, reason)
 
         monkeypatch.setattr(SnapshotPipeline, "close", close)
     else:
@@ -135,6 +138,7 @@ def test_shutdown_interrupted_at_any_step_is_finished_by_calling_it_again(
 
 
 def test_a_dropped_manager_is_released_when_collected(tmp_path: Path) -> None:
+    gc.collect()  # what earlier tests left
     fds, threads = open_fds(), maintenance_threads()
     pm = PersistenceManager(tmp_path, PersistenceConfig(journal_sync_mode="interval"))
     book = pm.order_book("AAA")
@@ -199,7 +203,7 @@ def test_removed_data_directory_is_noticed_and_never_recreated(tmp_path: Path) -
         pm.snapshot("AAA")
     assert isinstance(info.value, OSError) and info.value.errno is not None
     assert not data.exists()  # nothing recreated
-    with pytest.raises(JournalClosedError):
+    with pytest.raises(JournalClosedError, match="lost its data directory"):
         book.add_order(10**6, "buy", 1, 1)
     for call in (pm.perform_maintenance, pm.recover_state, lambda: pm.order_book("BBB")):
         with pytest.raises(DataDirectoryLostError):
@@ -208,6 +212,26 @@ def test_removed_data_directory_is_noticed_and_never_recreated(tmp_path: Path) -
         pm.shutdown()
     pm.shutdown()
     assert pm.closed and not data.exists()
+
+
+def test_with_sync_always_no_append_is_acknowledged_after_the_directory_is_removed(
+    tmp_path: Path,
+) -> None:
+    """Each append's sync checks that the journal file still has a name: the first append
+    after ``rm -rf`` fails, and the handle refuses every later one."""
+    data = tmp_path / "data"
+    pm = PersistenceManager(data, PersistenceConfig(journal_sync_mode="always"), maintenance=False)
+    book = pm.order_book("AAA")
+    trade(book, 5, 0)
+    shutil.rmtree(data)
+    with pytest.raises(PinnacleIOError, match="deleted or replaced") as info:
+        book.add_order(100, "buy", 100, 1)
+    assert info.value.errno == errno.ENOENT
+    with pytest.raises(JournalPoisonedError):
+        book.add_order(101, "buy", 100, 1)
+    with pytest.raises(DataDirectoryLostError):
+        pm.shutdown()
+    assert not data.exists()
 
 
 def test_the_maintenance_thread_notices_a_removed_directory(tmp_path: Path) -> None:
@@ -224,7 +248,7 @@ def test_the_maintenance_thread_notices_a_removed_directory(tmp_path: Path) -> N
         k[0] += 1
         try:
             book.add_order(k[0], "buy", 100, 1)
-        except JournalClosedError:
+        except (JournalClosedError, JournalPoisonedError):  # closed, or its sync thread saw it first
             return True
         return False
 
@@ -300,6 +324,10 @@ def test_a_session_that_only_recovers_writes_nothing(tmp_path: Path) -> None:
         pm.snapshot("AAA")
         trade(pm.order_book("AAA"), 10, 100)
         pm.shutdown(snapshot=False)  # the journal is ahead of the newest snapshot
-    before = sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.name != ".lock")
+
+    def files() -> list[tuple[Path, bytes]]:
+        return sorted((p, p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock")
+
+    before = files()
     assert len(recovered(tmp_path)["AAA"].orders()) > 0
-    assert sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.name != ".lock") == before
+    assert files() == before

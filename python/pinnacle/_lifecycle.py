@@ -64,18 +64,21 @@ class Resources:
                 first, self.lost = self.lost is None, self.lost or err
             if first:
                 _log.error("%s. Every journal is closed: changes are refused from now on", err)
-                self.close_journals()
+                # Errors expected (a sync into a deleted file fails): the one above says it.
+                self.close_journals(f"the PersistenceManager lost its data directory: {err.strerror}")
         return self.lost
 
-    def close_journals(self) -> list[Exception]:
-        """Flushes and closes every journal (idempotent); returns the errors, each logged."""
+    def close_journals(self, reason: str | None = None) -> list[Exception]:
+        """Flushes and closes every journal (idempotent); returns the errors, each logged
+        unless a ``reason`` is given (see ``Journal.close``)."""
         errors: list[Exception] = []
         for p in self.pipes():
             with p.lock:
                 try:
-                    p.close()
+                    p.close(reason)
                 except Exception as e:
-                    _log.exception("Closing the journal of %s failed", p.snapshots.symbol)
+                    if reason is None:
+                        _log.exception("Closing the journal of %s failed", p.snapshots.symbol)
                     errors.append(e)
         return errors
 

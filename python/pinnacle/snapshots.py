@@ -443,9 +443,10 @@ class SnapshotPipeline:
         )
         return taken, removed, dropped
 
-    def close(self) -> None:
-        """Flushes and closes the journal and drops the shadow. Idempotent. Call with
-        ``lock`` held; raises the first error after trying both."""
+    def close(self, reason: str | None = None) -> None:
+        """Flushes and closes the journal (recording ``reason``, see ``Journal.close``)
+        and drops the shadow. Idempotent. Call with ``lock`` held; raises the first error
+        after trying both."""
         if self.shadow is not None:
             self.shadow.close()
         self.shadow = None
@@ -454,7 +455,7 @@ class SnapshotPipeline:
         try:
             self.journal.flush()
         finally:
-            self.journal.close()
+            self.journal.close(reason)
 
 
 __all__ = [
