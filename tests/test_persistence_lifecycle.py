@@ -159,7 +159,8 @@ def test_a_dropped_manager_is_released_when_collected(tmp_path: Path) -> None:
 def test_a_manager_alive_at_exit_is_flushed_and_sealed(tmp_path: Path) -> None:
     r = run_python(
         "import sys, pinnacle\n"
-        "pm = pinnacle.PersistenceManager(sys.argv[1], pinnacle.PersistenceConfig(journal_sync_mode='none'))\n"
+        "cfg = pinnacle.PersistenceConfig(journal_sync_mode='none')\n"
+        "pm = pinnacle.PersistenceManager(sys.argv[1], cfg)\n"
         "b = pm.order_book('AAA')\n"
         "for k in range(200):\n"
         "    b.add_order(k, 'buy', 100 + k % 5, 1)\n"

@@ -190,7 +190,9 @@ class DirectoryLock:
         except FileNotFoundError:
             st = None
         except OSError as e:
-            return DataDirectoryLostError(e.errno, f"cannot check the lock file {self.path}: {e}", str(self.path))
+            return DataDirectoryLostError(
+                e.errno, f"cannot check the lock file {self.path}: {e}", str(self.path)
+            )
         if st is None:
             return DataDirectoryLostError(
                 errno.ENOENT,

@@ -36,6 +36,7 @@ logging.getLogger("pinnacle").addHandler(logging.NullHandler())
 GridValue = int | float | str | Decimal
 """A tick or lot size: exact as a str or Decimal (``"0.01"``); floats are read as written."""
 
+
 @dataclass(frozen=True)
 class RecoveryInfo:
     """How one symbol was recovered (``PersistenceManager.last_recovery[symbol]``)."""
