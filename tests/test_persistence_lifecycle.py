@@ -63,6 +63,11 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def os_threads() -> int:
+    """Every thread of the process, the journals' sync threads included."""
+    return len(os.listdir("/proc/self/task"))
+
+
 # ------------------------------------------------------------------ Ctrl-C in shutdown
 
 STEPS = ["join", "check", "snapshot", "close-first", "close-second", "unlock"]
@@ -139,15 +144,15 @@ def test_shutdown_interrupted_at_any_step_is_finished_by_calling_it_again(
 
 def test_a_dropped_manager_is_released_when_collected(tmp_path: Path) -> None:
     gc.collect()  # what earlier tests left
-    fds, threads = open_fds(), maintenance_threads()
+    fds, threads, tasks = open_fds(), maintenance_threads(), os_threads()
     pm = PersistenceManager(tmp_path, PersistenceConfig(journal_sync_mode="interval"))
     book = pm.order_book("AAA")
     trade(book, 50, 0)
     expected = book.copy()
-    assert open_fds() > fds and maintenance_threads() == threads + 1
+    assert open_fds() > fds and maintenance_threads() == threads + 1 and os_threads() > tasks + 1
     del pm
     gc.collect()
-    assert open_fds() == fds and maintenance_threads() == threads
+    assert (open_fds(), maintenance_threads(), os_threads()) == (fds, threads, tasks)
     with pytest.raises(JournalClosedError):
         book.add_order(10**6, "buy", 1, 1)  # its journal was closed with the manager
     # Re-running the "notebook cell": the directory is free again.

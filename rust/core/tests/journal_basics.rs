@@ -246,7 +246,7 @@ fn a_sync_into_a_deleted_or_replaced_file_fails_and_poisons_the_handle() {
 #[test]
 fn close_because_names_the_reason_in_every_later_error() {
     let dir = tempfile::tempdir().unwrap();
-    let j = Journal::open(&dir.path().join("r.journal"), small_opts()).unwrap();
+    let j = Journal::open(dir.path().join("r.journal"), small_opts()).unwrap();
     j.append(1, b"x", None).unwrap();
     j.close_because("the data directory was removed").unwrap();
     let err = j.append(1, b"y", None).unwrap_err();
