@@ -325,10 +325,12 @@ def test_shutdown_without_snapshot(tmp_path: Path) -> None:
 
 
 def test_a_session_that_only_recovers_writes_nothing(tmp_path: Path) -> None:
-    with PersistenceManager(tmp_path, CFG) as pm:
-        trade(pm.order_book("AAA"), 10, 0)
-        pm.snapshot("AAA")
-        trade(pm.order_book("AAA"), 10, 100)
+    """Not even a rotation: three snapshots stay although the next session keeps two."""
+    with PersistenceManager(tmp_path, PersistenceConfig(keep_snapshots=5)) as pm:
+        for k in range(3):
+            trade(pm.order_book("AAA"), 10, 100 * k)
+            pm.snapshot("AAA")
+        trade(pm.order_book("AAA"), 10, 1000)
         pm.shutdown(snapshot=False)  # the journal is ahead of the newest snapshot
 
     def files() -> list[tuple[Path, bytes]]:

@@ -84,8 +84,8 @@ class Resources:
 
     def snapshot_changed(self, keep: int) -> list[Exception]:
         """Snapshots each symbol with a book op journaled by this manager after its newest
-        snapshot (a session that only recovered writes nothing), and rotates every symbol
-        to ``keep`` snapshots; returns the errors, each logged."""
+        snapshot, rotating it to ``keep`` snapshots (a session that only recovered writes
+        nothing); returns the errors, each logged."""
         errors: list[Exception] = []
         for p in self.pipes():
             with p.lock:
@@ -95,8 +95,6 @@ class Resources:
                     p.catch_up()
                     if p.changed(since_opened=True):
                         p.take(keep)  # rotates too
-                    else:
-                        p.snapshots.rotate(keep)
                 except Exception as e:
                     _log.exception("Snapshot of %s at shutdown failed", p.snapshots.symbol)
                     errors.append(e)
