@@ -30,6 +30,7 @@ def build(data: Path, n: int = 300) -> None:
                     b.add_order(i, side, "100.00" if side == "buy" else "100.05", "0.003")
                 if i in (150, 250):
                     pm.snapshot(s)
+        pm.shutdown(snapshot=False)
 
 
 @pytest.fixture

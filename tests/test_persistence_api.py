@@ -86,6 +86,7 @@ def test_books_survive_a_restart_and_keep_journaling(tmp_path: Path) -> None:
         pm.snapshot(SYM)
         trade(book, 25, base=100)
         expected = book.copy()
+        pm.shutdown(snapshot=False)  # keep the entries after the snapshot to replay
     book, pm = recovered(tmp_path)
     with pm:
         assert book == expected and book.journal is pm.get_journal(SYM)
@@ -145,6 +146,7 @@ def test_recovery_logs_the_guides_lines(tmp_path: Path, caplog: pytest.LogCaptur
         trade(pm.order_book(SYM), 42, base=100)
         # Every entry after the snapshot but the checkpoint that follows it is a book op.
         entries = pm.get_journal(SYM).last_seq - snap.covered_seq - 1  # type: ignore[union-attr]
+        pm.shutdown(snapshot=False)  # keep the entries after the snapshot to replay
     caplog.set_level(logging.INFO, logger="pinnacle")
     book, pm = recovered(tmp_path)
     pm.shutdown()

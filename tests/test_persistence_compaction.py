@@ -62,6 +62,7 @@ def test_snapshot_order_survives_a_reboot_that_reset_the_clock(tmp_path: Path) -
         new = pm.snapshot(SYM)
         trade(book, 5, 200)
         expected = book.copy()
+        pm.shutdown(snapshot=False)  # keep the entries after the snapshot to replay
     assert old is not None and new is not None
     data = reencode(new.path.read_bytes(), 12_345, tmp_path / "scratch.journal")
     new.path.unlink()
@@ -88,6 +89,7 @@ def test_compaction_then_recovery(tmp_path: Path) -> None:
         assert j.first_seq == snap.covered_seq + 1
         last = j.last_seq
         expected = book.copy()
+        pm.shutdown(snapshot=False)  # keep the entries after the snapshot to replay
     book, pm = recover(tmp_path)
     with pm:
         assert book == expected
@@ -111,6 +113,7 @@ def test_compaction_keeps_what_every_retained_snapshot_needs(tmp_path: Path) -> 
         retained = pm.get_snapshot_manager(SYM).files()  # type: ignore[union-attr]
         assert [f.path for f in retained] == [s.path for s in reversed(snaps[2:])]  # type: ignore[union-attr]
         assert pm.get_journal(SYM).first_seq == snaps[2].covered_seq + 1  # type: ignore[union-attr]
+        pm.shutdown(snapshot=False)  # keep the entries after the snapshot to replay
     # Every retained snapshot is still usable: remove the newer ones, recovery still completes.
     for gone, used in ((snaps[4], snaps[3]), (snaps[3], snaps[2])):
         gone.path.unlink()  # type: ignore[union-attr]
@@ -188,6 +191,7 @@ def test_damaged_newest_snapshot_recovers_everything_from_the_previous_one(
         trade(book, 7, 200)
         pm.perform_maintenance()  # compacts to the older snapshot's covered_seq + 1
         expected = book.copy()
+        pm.shutdown(snapshot=False)  # keep the entries after the snapshot to replay
     assert older is not None and newest is not None
     data = newest.path.read_bytes()
     if how == "flip":

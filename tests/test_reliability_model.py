@@ -117,12 +117,12 @@ class ManagerModel(RuleBasedStateMachine):
     @rule(drop_now=st.booleans())
     def crash(self, drop_now: bool) -> None:
         old = self.pm
-        assert old is not None and old._dir_lock is not None
+        assert old is not None and old._res.dir_lock is not None
         for s in old.symbols:
             journal = old.get_journal(s)
             assert journal is not None
             journal._abandon()
-        old._dir_lock.release()  # as the kernel does for a dead process
+        old._res.dir_lock.release()  # as the kernel does for a dead process
         self.ghosts.append(old)
         self.pm = None
         self.open()

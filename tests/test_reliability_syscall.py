@@ -120,12 +120,12 @@ class World:
     def journal(self, symbol: str) -> Any:
         return self.pm.get_journal(symbol)
 
-    def close_and_recover(self) -> None:
+    def close_and_recover(self, *, snapshot: bool = True) -> None:
         """Clears the faults, shuts down (a poisoned journal makes that raise, after
         releasing everything), and recovers in fresh managers: every acknowledged op."""
         _core._clear_faults()
         try:
-            self.pm.shutdown()
+            self.pm.shutdown(snapshot=snapshot)
         except JournalPoisonedError:
             pass
         got, _ = check_recovery_idempotent(self.data, "after the fault")
@@ -351,7 +351,7 @@ def test_snapshot_file_write_fails(
     taken = w.pm.snapshot("AAA")
     assert taken is not None
     w.trade("AAA", 5)
-    w.close_and_recover()
+    w.close_and_recover(snapshot=False)  # recovery must start from `taken`
     info_after = PersistenceManager(tmp_path, w.cfg, maintenance=False)
     with info_after:
         info_after.recover_state()

@@ -203,3 +203,44 @@ def test_rotation_keeps_the_newest_valid_and_leaves_foreign_files(tmp_path: Path
     assert sorted(removed) == sorted(f.path for f in files[:4])
     assert (snaps.directory / "README").exists() and (snaps.directory / "ETH-USD-5.snapshot").exists()
     assert snaps.rotate(keep=2) == (retained, [])
+
+
+def test_rotation_reads_only_the_headers_of_the_files_it_deletes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fresh manager (nothing verified yet) rotating a previous run's files decodes none
+    of them, and never reads past the header of a file it deletes: the damaged bodies of
+    the old ones go unnoticed (a full check would have logged them as damaged)."""
+    src = make_snapshots(tmp_path, 6)
+    for data, _, _ in src:
+        manager(tmp_path).write(data)
+    files = manager(tmp_path).files()  # newest first
+    for f in files[2:]:
+        body = bytearray(f.path.read_bytes())
+        body[len(body) // 2] ^= 0xFF
+        f.path.write_bytes(bytes(body))
+    decodes = []
+    real = SnapshotManager.load
+    monkeypatch.setattr(SnapshotManager, "load", lambda self, f: decodes.append(f) or real(self, f))
+    caplog.set_level(logging.WARNING, logger="pinnacle")
+    retained, removed = manager(tmp_path).rotate(keep=2)
+    assert retained == files[:2] and sorted(removed) == sorted(f.path for f in files[2:])
+    assert decodes == [] and "damaged" not in caplog.text
+
+
+def test_rotation_checks_what_it_keeps(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A kept candidate whose body is damaged is not counted: the next intact one is kept
+    instead, so rotation never leaves only damaged snapshots behind."""
+    src = make_snapshots(tmp_path, 4)
+    for data, _, _ in src:
+        manager(tmp_path).write(data)
+    files = manager(tmp_path).files()
+    body = bytearray(files[0].path.read_bytes())
+    body[len(body) // 2] ^= 0xFF
+    files[0].path.write_bytes(bytes(body))
+    caplog.set_level(logging.WARNING, logger="pinnacle")
+    retained, removed = manager(tmp_path).rotate(keep=2)
+    assert retained == files[1:3] and sorted(removed) == sorted([files[0].path, files[3].path])
+    assert f"Removed damaged snapshot {files[0].path}" in caplog.text
+    for f in retained:
+        assert manager(tmp_path).load(f).book == src[f.covered_seq - 1][2]

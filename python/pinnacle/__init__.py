@@ -33,7 +33,7 @@ from pinnacle.errors import (
     PinnacleIOError,
     UnsupportedFormatError,
 )
-from pinnacle.paths import DataDirectoryLockedError
+from pinnacle.paths import DataDirectoryLockedError, DataDirectoryLostError
 from pinnacle.persistence import MaintenanceReport, PersistenceManager, RecoveryInfo
 from pinnacle.snapshots import SnapshotFile, SnapshotManager
 
@@ -42,6 +42,7 @@ __all__ = [
     "ConfigError",
     "CorruptionError",
     "DataDirectoryLockedError",
+    "DataDirectoryLostError",
     "EntriesCompactedError",
     "Entry",
     "EntryArray",

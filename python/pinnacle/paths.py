@@ -40,6 +40,13 @@ class DataDirectoryLockedError(PinnacleIOError):
     """Another PersistenceManager (in this process or another) holds the data directory."""
 
 
+class DataDirectoryLostError(PinnacleIOError):
+    """The data directory's lock file (or the directory) was deleted or replaced under a
+    running PersistenceManager: what it writes may no longer reach the files recovery
+    reads, and another manager may own the path now. The manager refuses every further
+    write; shut it down and check the directory."""
+
+
 def validate_symbol(symbol: object) -> str:
     """Returns ``symbol`` if it is safe as a file name, else raises InvalidArgumentError.
 
@@ -74,10 +81,11 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def make_private_dir(directory: Path) -> bool:
-    """Creates ``directory`` (and missing parents) with mode 0700, fsyncing each parent;
-    returns True if it was created, False if it already existed as a directory."""
-    if not directory.parent.exists():
+def make_private_dir(directory: Path, *, parents: bool = True) -> bool:
+    """Creates ``directory`` (and missing parents unless ``parents`` is false: then a
+    missing parent raises FileNotFoundError) with mode 0700, fsyncing each parent; returns
+    True if it was created, False if it already existed as a directory."""
+    if parents and not directory.parent.exists():
         make_private_dir(directory.parent)
     try:
         os.mkdir(directory, 0o700)
@@ -155,7 +163,9 @@ class DirectoryLock:
     A forked child closes its copy of the descriptor right after the fork (it never
     unlocks: the description, and so the lock, stays the parent's), so a live child (a
     ``multiprocessing`` worker) does not keep the directory locked after the parent
-    releases it. In the child the lock reads as not held.
+    releases it. In the child the lock reads as not held. :meth:`lost` tells whether the
+    path still names the file this lock holds (``rm -rf`` of the directory or a replaced
+    lock file make it lie).
     """
 
     def __init__(self, path: Path) -> None:
@@ -178,11 +188,43 @@ class DirectoryLock:
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            st = os.fstat(fd)
         except OSError:
             os.close(fd)
             raise
         self._fd: int | None = fd
         _HELD.add(self)
+        self._ident = (st.st_dev, st.st_ino)
+
+    def lost(self) -> DataDirectoryLostError | None:
+        """None while ``path`` still names the locked file; else the error saying what
+        happened (deleted, replaced). A released lock is not lost."""
+        fd = self._fd
+        if fd is None:
+            return None
+        try:
+            st = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
+        except OSError as e:
+            return DataDirectoryLostError(
+                e.errno, f"cannot check the lock file {self.path}: {e}", str(self.path)
+            )
+        if st is None:
+            return DataDirectoryLostError(
+                errno.ENOENT,
+                f"the lock file {self.path} was deleted while this PersistenceManager ran (was the "
+                "data directory removed?): its journals may no longer be the files recovery reads",
+                str(self.path),
+            )
+        if (st.st_dev, st.st_ino) != self._ident:
+            return DataDirectoryLostError(
+                errno.ESTALE,
+                f"the lock file {self.path} was replaced while this PersistenceManager ran (was the "
+                "data directory removed and recreated, maybe by another manager?)",
+                str(self.path),
+            )
+        return None
 
     @property
     def held(self) -> bool:
@@ -363,6 +405,7 @@ def _listdir(directory: Path) -> list[str]:
 
 __all__ = [
     "DataDirectoryLockedError",
+    "DataDirectoryLostError",
     "DataLayout",
     "DirectoryLock",
     "SymbolMeta",

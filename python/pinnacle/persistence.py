@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pinnacle._core import Journal, OrderBook
+from pinnacle._lifecycle import Resources, maintenance_loop
 from pinnacle.config import PersistenceConfig
 from pinnacle.errors import CorruptionError, ForkedHandleError, InvalidArgumentError, JournalClosedError
 from pinnacle.paths import (
@@ -43,8 +45,6 @@ logging.getLogger("pinnacle").addHandler(logging.NullHandler())
 
 GridValue = int | float | str | Decimal
 """A tick or lot size: exact as a str or Decimal (``"0.01"``); floats are read as written."""
-
-_MAX_TICK_S = 1.0  # the maintenance thread wakes at least this often (catch-up, compaction check)
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,15 @@ class PersistenceManager:
     from the child may hold), and :meth:`shutdown` there releases nothing of the
     parent's. The child's copies of the directory lock and journal descriptors are closed
     at the fork, so a live child never keeps the parent from reopening the directory.
+
+    A manager dropped without it is released when it is collected, and one still alive at
+    interpreter exit has its journals flushed and closed then (both logged as a warning).
+
+    If the directory's lock file is deleted or replaced under the manager (``rm -rf`` of
+    the directory, another manager starting on a recreated one), it notices within a
+    maintenance tick, at the latest at the next :meth:`snapshot` or :meth:`shutdown`:
+    every journal is closed, so books refuse changes, the manager writes nothing more, and
+    its calls raise :class:`~pinnacle.DataDirectoryLostError`.
     """
 
     def __init__(
@@ -133,14 +142,12 @@ class PersistenceManager:
         self._config = cfg
         self._data_dir = cfg.data_path
         self._pid = os.getpid()
-        self._lock = threading.RLock()
-        self._books: dict[str, _Managed] = {}
+        # Shared with the maintenance thread and the finalizer, neither of which holds self.
+        self._res = res = Resources(str(self._data_dir))
+        self._lock = res.lock
+        self._books: dict[str, _Managed] = res.books
         self._recovered: dict[str, OrderBook] = {}
         self._last_recovery: dict[str, RecoveryInfo] = {}
-        self._closed = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._dir_lock: DirectoryLock | None = None
         self._layout: DataLayout | None = None
         if not cfg.enabled:
             _log.info("Persistence disabled: order books are kept in memory only")
@@ -148,21 +155,28 @@ class PersistenceManager:
         layout = DataLayout(self._data_dir)
         try:
             layout.create()
-            self._dir_lock = DirectoryLock(layout.lock_file)
+            dir_lock = DirectoryLock(layout.lock_file)
         except OSError as e:  # read-only mount, a file in the way, no permission...
             raise as_pinnacle_io(e, "open the persistence directory", self._data_dir) from e
         try:
             for p in layout.remove_stray_temps():
                 _log.warning("Removed the temporary file of an interrupted write: %s", p)
         except BaseException as e:
-            self._dir_lock.release()
+            dir_lock.release()
             if isinstance(e, OSError):
                 raise as_pinnacle_io(e, "clean up", self._data_dir) from e
             raise
+        res.dir_lock = dir_lock
         self._layout = layout
+        weakref.finalize(self, res.finalize)  # also runs at interpreter exit
         if maintenance:
-            self._thread = threading.Thread(target=self._run, name="pinnacle-maintenance", daemon=True)
-            self._thread.start()
+            res.thread = threading.Thread(
+                target=maintenance_loop,
+                args=(weakref.ref(self), res.stop, cfg.snapshot_interval_s),
+                name="pinnacle-maintenance",
+                daemon=True,
+            )
+            res.thread.start()
 
     @classmethod
     def from_config_file(
@@ -190,8 +204,9 @@ class PersistenceManager:
 
     @property
     def closed(self) -> bool:
-        """True after :meth:`shutdown`."""
-        return self._closed
+        """True once :meth:`shutdown` completed (False while an interrupted one is not
+        finished: call it again)."""
+        return self._res.closed
 
     @property
     def symbols(self) -> list[str]:
@@ -220,7 +235,7 @@ class PersistenceManager:
         """
         self._check_process()
         with self._lock:
-            self._require_open()
+            self._require_open(check_lock=True)
             if self._layout is None:
                 return False
             t0 = time.perf_counter()
@@ -280,7 +295,7 @@ class PersistenceManager:
                 "the entries after the newest snapshot are lost; refusing to recover partial state"
             )
         meta = SymbolMeta.read(self._layout.meta_path(symbol), symbol)
-        snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
+        snaps = self._snapshot_manager(symbol, meta)
         journal = self._open_journal(symbol)
         try:
             r = snaps.restore(journal)
@@ -332,6 +347,7 @@ class PersistenceManager:
             self._require_open()
             m = self._books.get(symbol)
             if m is None:
+                self._require_open(check_lock=True)
                 self._check_case(symbol)
                 if self._layout is None:
                     book = OrderBook(symbol, _or(tick_size, "0.01"), _or(lot_size, "1"))
@@ -368,11 +384,16 @@ class PersistenceManager:
                     meta_path.unlink()
             raise
         try:
-            snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
+            snaps = self._snapshot_manager(symbol, meta)
             return _Managed(book, meta, SnapshotPipeline(book, journal, snaps, 0))
         except BaseException:
             journal.close()
             raise
+
+    def _snapshot_manager(self, symbol: str, meta: SymbolMeta) -> SnapshotManager:
+        assert self._layout is not None
+        d = self._layout.snapshot_dir(symbol)
+        return SnapshotManager(symbol, d, meta.tick_size, meta.lot_size, create_parents=False)
 
     def _check_case(self, symbol: str) -> None:
         names = set(self._books) | (self._layout.symbols_on_disk()[0] if self._layout else set())
@@ -428,7 +449,7 @@ class PersistenceManager:
         self._check_process()
         symbol = validate_symbol(symbol)
         with self._lock:
-            self._require_open()
+            self._require_open(check_lock=True)
             m = self._books.get(symbol)
             if m is None:
                 raise InvalidArgumentError(f"symbol {symbol!r} has no open book: call order_book() first")
@@ -463,16 +484,19 @@ class PersistenceManager:
         none). Failures are logged and listed in the report."""
         self._check_process()
         with self._lock:
-            self._require_open()
+            self._require_open(check_lock=True)
         return self._maintain(periodic=False, rotate=True)
 
     def _maintain(self, *, periodic: bool, rotate: bool) -> MaintenanceReport:
         report = MaintenanceReport()
         cfg = self._config
         with self._lock:
-            if self._closed:
+            if self._res.closing:
                 return report
             pipes = [m.pipe for m in self._books.values() if m.pipe is not None]
+        if (lost := self._res.check_lock()) is not None:
+            report.errors.append(f"{type(lost).__name__}: {lost}")
+            return report
         for p in pipes:
             symbol = p.snapshots.symbol
             try:
@@ -496,20 +520,6 @@ class PersistenceManager:
             _log.info("Maintenance: %s", report.summary())
         return report
 
-    def _run(self) -> None:
-        interval = self._config.snapshot_interval_s
-        tick = min(_MAX_TICK_S, interval) if interval > 0 else _MAX_TICK_S
-        next_snapshot = time.monotonic() + interval  # scheduling only; never orders snapshots
-        while not self._stop.wait(tick):
-            try:
-                periodic = interval > 0 and time.monotonic() >= next_snapshot
-                if periodic:
-                    next_snapshot = time.monotonic() + interval
-                self._maintain(periodic=periodic, rotate=periodic)
-            except Exception:
-                _log.exception("Persistence maintenance failed; retrying in %.3f s", tick)
-        _log.debug("Maintenance thread stopped")
-
     # ----------------------------------------------------------------- shutdown
 
     def _check_process(self) -> None:
@@ -520,39 +530,30 @@ class PersistenceManager:
                 "PersistenceManager"
             )
 
-    def _require_open(self) -> None:
-        if self._closed:
-            raise JournalClosedError("the PersistenceManager was shut down")
+    def _require_open(self, *, check_lock: bool = False) -> None:
+        """Raises JournalClosedError once shutdown began; with ``check_lock``,
+        DataDirectoryLostError if the directory was lost (two system calls)."""
+        if self._res.closing:
+            more = "" if self._res.closed else " (interrupted: call shutdown() again to finish it)"
+            raise JournalClosedError(f"the PersistenceManager was shut down{more}")
+        if check_lock and (lost := self._res.check_lock()) is not None:
+            raise lost
 
-    def shutdown(self) -> None:
-        """Stops the maintenance thread, flushes, syncs and closes every journal, and
-        releases the directory. Idempotent. Books stay readable; changing a journaled book
-        afterwards raises JournalClosedError. No snapshot is taken (call
-        :meth:`snapshot_all` first if you want one). In a forked child it releases nothing
-        (the journals, lock and thread are the parent's) and returns."""
+    def shutdown(self, *, snapshot: bool = True) -> None:
+        """Stops the maintenance thread, snapshots every book this manager changed since
+        its newest snapshot (unless ``snapshot`` is false; rotating to ``keep_snapshots``;
+        a manager that only recovered writes nothing), flushes, syncs and closes every
+        journal, and releases the directory. Books stay readable;
+        changing a journaled book afterwards raises JournalClosedError.
+
+        Idempotent, and every step runs even if an earlier one failed (the first error is
+        raised at the end; a lost directory first). A shutdown interrupted by
+        KeyboardInterrupt is finished by calling it again: :attr:`closed` stays False
+        until then, and the manager accepts no new work meanwhile. In a forked child it
+        releases nothing (the journals, lock and thread are the parent's) and returns."""
         if os.getpid() != self._pid:
             return
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            books = list(self._books.values())
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        errors: list[Exception] = []
-        for m in books:
-            if m.pipe is None:
-                continue
-            with m.pipe.lock:
-                try:
-                    m.pipe.close()
-                except Exception as e:
-                    _log.exception("Closing the journal of %s failed", m.book.symbol)
-                    errors.append(e)
-        if self._dir_lock is not None:
-            self._dir_lock.release()
-        _log.info("Persistence shut down (%d books)", len(books))
+        errors = self._res.release(self._config.keep_snapshots if snapshot else None)
         if errors:
             raise errors[0]
 
@@ -568,7 +569,7 @@ class PersistenceManager:
         """A short description."""
         if os.getpid() != self._pid:
             return f"PersistenceManager({str(self._data_dir)!r}, opened in process {self._pid})"
-        state = "closed" if self._closed else ("enabled" if self.enabled else "in-memory")
+        state = "closed" if self._res.closed else ("enabled" if self.enabled else "in-memory")
         return f"PersistenceManager({str(self._data_dir)!r}, {state}, symbols={self.symbols})"
 
 

@@ -69,6 +69,25 @@ def parse_header(data: bytes, where: str = "snapshot") -> tuple[str, int, int]:
     return symbol, covered, created
 
 
+def _crc_holds(path: Path, size: int) -> bool:
+    """True if the CRC32 in the last 4 of the ``size`` bytes of ``path`` matches the bytes
+    before it (read in 1 MiB pieces: no copy of a large file, no mapping another process
+    could truncate under us)."""
+    if size < 8:
+        return False
+    crc, left = 0, size - 4
+    buf = memoryview(bytearray(min(left, 1 << 20)))
+    with open(path, "rb", buffering=0) as fh:
+        while left:
+            n = fh.readinto(buf[: min(left, len(buf))])
+            if not n:
+                return False  # shrank while read
+            crc = zlib.crc32(buf[:n], crc)
+            left -= n
+        stored = fh.read(4)
+    return len(stored) == 4 and crc == int.from_bytes(stored, "little")
+
+
 @dataclass(frozen=True)
 class LoadedSnapshot:
     """A verified snapshot: the file, the book it holds and its metadata."""
@@ -92,10 +111,15 @@ class SnapshotManager:
     their meaning when a snapshot is loaded.
     """
 
-    def __init__(self, symbol: str, directory: Path, tick_size: str, lot_size: str) -> None:
-        """Manages ``directory`` (created with mode 0700 at the first write)."""
+    def __init__(
+        self, symbol: str, directory: Path, tick_size: str, lot_size: str, *, create_parents: bool = True
+    ) -> None:
+        """Manages ``directory`` (created with mode 0700 at the first write; its parents
+        too unless ``create_parents`` is false: a PersistenceManager never recreates a data
+        directory that was removed under it)."""
         self._symbol = validate_symbol(symbol)
         self._dir = Path(directory)
+        self._create_parents = create_parents
         self._tick = tick_size
         self._lot = lot_size
         self._lock = threading.RLock()
@@ -158,7 +182,7 @@ class SnapshotManager:
         if zlib.crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
             raise CorruptionError(f"snapshot bytes of {symbol!r} fail their checksum: not written")
         with self._lock:
-            make_private_dir(self._dir)
+            make_private_dir(self._dir, parents=self._create_parents)
             stamp = created
             while (self._dir / f"{self._symbol}-{stamp}{SUFFIX}").exists():
                 stamp += 1
@@ -180,19 +204,22 @@ class SnapshotManager:
             self._verified[file.path.name] = (st.st_size, st.st_mtime_ns)
             return LoadedSnapshot(file, book, info)
 
-    def _is_valid(self, file: SnapshotFile) -> bool | None:
-        """True if verified, False if damaged, None if it cannot be judged (I/O error,
-        other format version)."""
+    def _is_intact(self, file: SnapshotFile) -> bool | None:
+        """True if the file was verified (written or loaded here) and is unchanged since,
+        or its checksum holds; False if it is damaged; None if it cannot be judged (I/O
+        error). Decodes nothing: bytes that pass the CRC are the bytes pinnacle's encoder
+        produced (its output is checked before it is written), and loading verifies them
+        in full anyway."""
         try:
             st = os.stat(file.path)
             if self._verified.get(file.path.name) == (st.st_size, st.st_mtime_ns):
                 return True
-            self.load(file)
-            return True
-        except CorruptionError:
-            return False
-        except (OSError, UnsupportedFormatError):
+            ok = _crc_holds(file.path, st.st_size)
+        except OSError:
             return None
+        if ok:
+            self._verified[file.path.name] = (st.st_size, st.st_mtime_ns)
+        return ok
 
     def load_newest(self, first_seq: int, last_seq: int) -> tuple[LoadedSnapshot | None, list[str]]:
         """The newest valid snapshot usable with a journal holding ``first_seq..=last_seq``
@@ -260,9 +287,15 @@ class SnapshotManager:
         return Restored(book, loaded, covered, replayed, problems)
 
     def rotate(self, keep: int) -> tuple[list[SnapshotFile], list[Path]]:
-        """Keeps the ``keep`` newest valid snapshots and removes every older one, and every
-        damaged one (each logged). Returns (the retained valid snapshots, newest first, and
-        the removed paths). Files that cannot be judged (I/O error, newer format) stay."""
+        """Keeps the ``keep`` newest intact snapshots and removes every older one, and every
+        damaged one met on the way (each logged). Returns (the retained snapshots, newest
+        first, and the removed paths).
+
+        Only headers order the files; of the files kept, each is checked once (see
+        :meth:`_is_intact`: free for snapshots written or loaded by this manager, one CRC
+        pass otherwise), so a damaged newest snapshot never pushes out the last intact
+        ones. Files to delete are never read past their header. Files that cannot be
+        judged (I/O error, newer format) stay."""
         if keep < 1:
             raise ValueError(f"keep must be >= 1, got {keep}")
         removed: list[Path] = []
@@ -272,13 +305,14 @@ class SnapshotManager:
             damaged = [p for p, e in bad if isinstance(e, CorruptionError)]
             old: list[Path] = []
             for f in files:
-                valid = self._is_valid(f)
-                if valid is False:
-                    damaged.append(f.path)
-                elif valid and len(retained) < keep:
-                    retained.append(f)
-                elif valid:
+                if len(retained) >= keep:
                     old.append(f.path)
+                    continue
+                intact = self._is_intact(f)
+                if intact is False:
+                    damaged.append(f.path)
+                elif intact:
+                    retained.append(f)
             for path in damaged + old:
                 try:
                     os.unlink(path)
@@ -353,6 +387,7 @@ class SnapshotPipeline:
         self.journal = journal
         self.snapshots = snapshots
         self.snapshot_seq = snapshot_seq
+        self.opened_seq = journal.next_seq
         self.lock = threading.Lock()
         self.shadow: ShadowBook | None = ShadowBook(book, journal, journal.next_seq)  # copies book
         book.attach_journal(journal)
@@ -379,11 +414,14 @@ class SnapshotPipeline:
         self.snapshots.rotate(keep)
         return f
 
-    def changed(self) -> bool:
-        """True if a book op was journaled after the newest snapshot."""
-        if self.journal.next_seq - 1 <= self.snapshot_seq:
+    def changed(self, *, since_opened: bool = False) -> bool:
+        """True if a book op was journaled after the newest snapshot (and, with
+        ``since_opened``, after this pipeline was opened: recovering alone changes
+        nothing)."""
+        start = max(self.snapshot_seq, self.opened_seq - 1 if since_opened else 0)
+        if self.journal.next_seq - 1 <= start:
             return False
-        return any(not e.is_checkpoint for e in self.journal.read(self.snapshot_seq + 1))
+        return any(not e.is_checkpoint for e in self.journal.read(start + 1))
 
     def compact(self, keep: int, threshold: int) -> tuple[SnapshotFile | None, list[Path], int]:
         """Rotates snapshots; then, if the journal holds more than ``threshold`` entries,
@@ -412,16 +450,19 @@ class SnapshotPipeline:
         )
         return taken, removed, dropped
 
-    def close(self) -> None:
-        """Flushes and closes the journal and drops the shadow. Call with ``lock`` held;
-        raises the first error after trying both."""
+    def close(self, reason: str | None = None) -> None:
+        """Flushes and closes the journal (recording ``reason``, see ``Journal.close``)
+        and drops the shadow. Idempotent. Call with ``lock`` held; raises the first error
+        after trying both."""
         if self.shadow is not None:
             self.shadow.close()
         self.shadow = None
+        if self.journal.closed:
+            return
         try:
             self.journal.flush()
         finally:
-            self.journal.close()
+            self.journal.close(reason)
 
 
 __all__ = [

@@ -20,8 +20,8 @@ pub enum Error {
     Poisoned { path: PathBuf, errno: Option<i32>, cause: String },
     /// Another writer (this process or another) holds the journal.
     Locked { path: PathBuf },
-    /// The handle was closed.
-    Closed { path: PathBuf },
+    /// The handle was closed (`reason`: why, when its owner closed it for one).
+    Closed { path: PathBuf, reason: Option<String> },
     /// The call's arguments are wrong; nothing was written.
     InvalidArgument(String),
     /// Entries a reader had not seen yet were removed by compaction.
@@ -84,7 +84,10 @@ impl fmt::Display for Error {
                 "journal {} is already open for writing (by this or another process)",
                 path.display()
             ),
-            Error::Closed { path } => write!(f, "journal {} is closed", path.display()),
+            Error::Closed { path, reason: None } => write!(f, "journal {} is closed", path.display()),
+            Error::Closed { path, reason: Some(why) } => {
+                write!(f, "journal {} is closed: {why}", path.display())
+            }
             Error::InvalidArgument(msg) => f.write_str(msg),
             Error::Compacted { path, wanted_seq, first_seq } => write!(
                 f,

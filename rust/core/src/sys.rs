@@ -263,6 +263,20 @@ pub fn datasync(file: &File, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Err(ENOENT) if `file` has no name left (deleted, or replaced by a rename, while open).
+pub fn check_linked(file: &File, path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().map_err(|e| Error::io("fstat", path, e))?;
+    if meta.nlink() == 0 {
+        return Err(Error::io(
+            "sync (the journal file was deleted or replaced while open: what it holds is in no file)",
+            path,
+            io::Error::from_raw_os_error(libc::ENOENT),
+        ));
+    }
+    Ok(())
+}
+
 /// msync(MS_SYNC) of a mapped range; needed before [`datasync`] where the mapping is not
 /// the page cache itself (not Linux). Also the hook tests use to fail "msync".
 pub fn msync(map: &memmap2::MmapMut, offset: usize, len: usize, path: &Path) -> Result<()> {

@@ -219,3 +219,39 @@ fn interval_sync_thread_makes_data_durable_and_stops_on_close() {
     std::fs::write(&p, &bytes).unwrap();
     assert!(matches!(Journal::open(&p, small_opts()), Err(Error::Corruption { .. })));
 }
+
+#[test]
+fn a_sync_into_a_deleted_or_replaced_file_fails_and_poisons_the_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    for replace in [false, true] {
+        let p = dir.path().join(format!("gone-{replace}.journal"));
+        let j = Journal::open(&p, JournalOptions { sync: SyncPolicy::Always, ..small_opts() }).unwrap();
+        j.append(1, b"kept", None).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        if replace {
+            std::fs::write(&p, b"someone else's file").unwrap();
+        }
+        let err = j.append(1, b"lost", None).unwrap_err();
+        assert!(err.to_string().contains("deleted or replaced"), "{err}");
+        assert_eq!(err.errno(), Some(libc::ENOENT));
+        assert!(matches!(j.append(1, b"again", None), Err(Error::Poisoned { .. })));
+        assert!(j.poisoned().is_some());
+        let _ = j.close();
+        if replace {
+            assert_eq!(std::fs::read(&p).unwrap(), b"someone else's file");
+        }
+    }
+}
+
+#[test]
+fn close_because_names_the_reason_in_every_later_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path().join("r.journal"), small_opts()).unwrap();
+    j.append(1, b"x", None).unwrap();
+    j.close_because("the data directory was removed").unwrap();
+    let err = j.append(1, b"y", None).unwrap_err();
+    assert!(matches!(err, Error::Closed { reason: Some(_), .. }));
+    assert!(err.to_string().ends_with("is closed: the data directory was removed"), "{err}");
+    j.close_because("another reason").unwrap();
+    assert!(j.append(1, b"y", None).unwrap_err().to_string().ends_with("was removed"));
+}

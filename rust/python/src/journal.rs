@@ -237,9 +237,14 @@ impl PyJournal {
         Ok(self.inner.recovery_report().into())
     }
 
-    /// Flushes and releases the file. Idempotent.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.inner.close()).py()
+    /// Flushes and releases the file. Idempotent. A `reason` is recorded and named by the
+    /// JournalClosedError every later write raises.
+    #[pyo3(signature = (reason=None))]
+    fn close(&self, py: Python<'_>, reason: Option<String>) -> PyResult<()> {
+        match reason {
+            Some(why) => py.detach(|| self.inner.close_because(&why)).py(),
+            None => py.detach(|| self.inner.close()).py(),
+        }
     }
 
     /// Test hook: release the file as a crash would (no flush, no header update).
@@ -258,7 +263,7 @@ impl PyJournal {
         _v: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.close(py)?;
+        self.close(py, None)?;
         Ok(false)
     }
 

@@ -29,7 +29,7 @@ impl PyJournalReader {
             let mut guard = self.inner.lock();
             match guard.as_mut() {
                 Some(r) => f(r),
-                None => Err(pinnacle_core::Error::Closed { path: self.path.clone() }),
+                None => Err(pinnacle_core::Error::Closed { path: self.path.clone(), reason: None }),
             }
         })
         .py()

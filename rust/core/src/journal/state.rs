@@ -39,6 +39,8 @@ pub(crate) struct State {
     /// Bumped when compaction swaps in a new file.
     pub epoch: u64,
     pub closed: bool,
+    /// Why the handle was closed, if its owner gave a reason (named by every later error).
+    pub closed_reason: Option<String>,
     /// Where the mapping is, for the prefault thread (see prefault.rs for the locking).
     pub publish: Arc<MapPublish>,
     pub poison: Option<(Option<i32>, String)>,
@@ -48,7 +50,7 @@ pub(crate) struct State {
 impl State {
     pub fn check_open(&self, path: &Path) -> Result<()> {
         if self.closed || self.file.is_none() {
-            return Err(Error::Closed { path: path.to_path_buf() });
+            return Err(self.closed_error(path));
         }
         if self.publish.truncated() {
             return Err(Error::corruption(
@@ -69,7 +71,11 @@ impl State {
     }
 
     pub fn open_file(&self, path: &Path) -> Result<&Arc<LockFd>> {
-        self.file.as_ref().ok_or_else(|| Error::Closed { path: path.to_path_buf() })
+        self.file.as_ref().ok_or_else(|| self.closed_error(path))
+    }
+
+    fn closed_error(&self, path: &Path) -> Error {
+        Error::Closed { path: path.to_path_buf(), reason: self.closed_reason.clone() }
     }
 
     /// Unmaps and closes the file (releasing its lock); every later call sees `Closed`.

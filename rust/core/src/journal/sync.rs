@@ -195,6 +195,10 @@ impl Shared {
         // unmapped while `mapped` (its read lock) is held.
         let started = Instant::now();
         let synced = unsafe { sys::sync_range(&file, &self.path, base, header_dirty, prev, pos) };
+        // A file deleted (or replaced by a rename) while open takes what was just synced
+        // with it: durable in no file recovery will read. Fatal for the handle, like a
+        // failed sync. One fstat per sync.
+        let synced = synced.and_then(|()| sys::check_linked(&file, &self.path));
         let took = started.elapsed();
         drop(mapped);
         let mut st = self.state.lock();

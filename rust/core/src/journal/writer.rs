@@ -113,6 +113,7 @@ impl Journal {
             durable_end: (choice.header.durable_end as usize).min(found.end),
             epoch: 0,
             closed: false,
+            closed_reason: None,
             publish: publish.clone(),
             poison: None,
             report,
@@ -383,6 +384,18 @@ impl Journal {
         let result = if self.is_closed() { Ok(()) } else { self.shared.seal() };
         self.shared.state.lock().release();
         result
+    }
+
+    /// [`close`](Self::close), recording `reason`: every later call's `Closed` error names
+    /// it (a journal closed before keeps its first reason, or none).
+    pub fn close_because(&self, reason: &str) -> Result<()> {
+        {
+            let mut st = self.shared.state.lock();
+            if !st.closed && st.closed_reason.is_none() {
+                st.closed_reason = Some(reason.to_owned());
+            }
+        }
+        self.close()
     }
 
     /// Test hook: releases the file as a crash would (no sync, no header update).
