@@ -231,11 +231,12 @@ class PersistenceManager:
                 f"{self._layout.journal_path(symbol)} is missing but snapshots of {symbol!r} exist: "
                 "the entries after the newest snapshot are lost; refusing to recover partial state"
             )
-        meta = SymbolMeta.read(self._layout.meta_path(symbol), symbol)
-        snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
         journal = self._open_journal(symbol)
         try:
+            meta, repaired = self._read_meta(symbol, journal)
+            snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
             r = snaps.restore(journal)
+            r.problems[:0] = repaired
             m = _Managed(r.book, meta, SnapshotPipeline(r.book, journal, snaps, r.covered_seq))
         except BaseException:
             journal.close()
@@ -264,6 +265,27 @@ class PersistenceManager:
             info.duration_s * 1e3,
         )
         return m
+
+    def _read_meta(self, symbol: str, journal: Journal) -> tuple[SymbolMeta, list[str]]:
+        """The symbol's tick/lot sidecar. One that is missing or fails its checks is rebuilt
+        from the grid recorded in the newest valid snapshot of this journal (a problem is
+        returned); without such a snapshot its error is raised."""
+        assert self._layout is not None
+        path = self._layout.meta_path(symbol)
+        try:
+            return SymbolMeta.read(path, symbol), []
+        except CorruptionError as e:
+            probe = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), "1", "1")
+            probe.bind_journal(journal.journal_id)
+            found = probe.recorded_grid()
+            if found is None:
+                raise
+            tick, lot, source = found
+            meta = SymbolMeta(symbol, tick, lot)
+            write_atomic(path, meta.to_json())
+            msg = f"{e}; rebuilt it from {source.name} (tick_size={tick}, lot_size={lot})"
+            _log.warning("%s", msg)
+            return meta, [msg]
 
     # -------------------------------------------------------------------- books
 
@@ -310,6 +332,7 @@ class PersistenceManager:
         journal = self._open_journal(symbol)
         try:
             snaps = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), meta.tick_size, meta.lot_size)
+            snaps.bind_journal(journal.journal_id)
             return _Managed(book, meta, SnapshotPipeline(book, journal, snaps, 0))
         except BaseException:
             journal.close()

@@ -2,7 +2,7 @@
 
 use crate::convert::{self, with_payload};
 use crate::entry::{entry_array, entry_at, PyEntry, PyRecoveryReport};
-use crate::errors::{invalid, IntoPyResult};
+use crate::errors::{invalid, journal_id_text, IntoPyResult};
 use pinnacle_core::{Columns, Journal, JournalOptions, SyncPolicy};
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -19,6 +19,18 @@ pub struct PyJournal {
 impl PyJournal {
     pub fn core(&self) -> &Arc<Journal> {
         &self.inner
+    }
+
+    /// Direct appends to a journal an order book writes would make it unrecoverable.
+    fn check_unowned(&self) -> PyResult<()> {
+        if self.inner.is_claimed() {
+            return Err(invalid(format!(
+                "{} journals an order book: only the book appends to it (a foreign entry would make \
+                 its recovery fail); append your own records to a separate Journal",
+                self.inner.path().display()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -90,6 +102,7 @@ impl PyJournal {
     ) -> PyResult<u64> {
         let kind = convert::kind(kind)?;
         let ts = convert::timestamp(timestamp_ns)?;
+        self.check_unowned()?;
         if self.always {
             // Blocks on fdatasync: release the GIL around it.
             let p = convert::Payloads::single(payload, "payload")?;
@@ -110,6 +123,7 @@ impl PyJournal {
     ) -> PyResult<(u64, u64)> {
         let kind = convert::kind(kind)?;
         let ts = convert::timestamp(timestamp_ns)?;
+        self.check_unowned()?;
         let p = convert::payloads(payloads)?;
         if p.len() == 0 {
             return Err(invalid("append_many needs at least one payload"));
@@ -163,6 +177,19 @@ impl PyJournal {
         let k = u64::try_from(keep_from_seq)
             .map_err(|_| invalid(format!("keep_from_seq must be >= 0, got {keep_from_seq}")))?;
         py.detach(|| self.inner.compact(k)).py()
+    }
+
+    /// The journal's random identity (32 hex digits), recorded in its snapshots; None
+    /// for a journal created before identities existed.
+    #[getter]
+    fn journal_id(&self) -> Option<String> {
+        journal_id_text(self.inner.journal_id())
+    }
+
+    /// True while an order book journals into this journal (direct appends are refused).
+    #[getter]
+    fn owned_by_book(&self) -> bool {
+        self.inner.is_claimed()
     }
 
     #[getter]

@@ -36,7 +36,9 @@ impl PyShadowBook {
         let from =
             u64::try_from(from_seq).map_err(|_| invalid(format!("from_seq must be >= 0, got {from_seq}")))?;
         let book = base.core().with_book(|b| b.clone());
-        let shadow = py.detach(|| ShadowBook::new(book, &journal_path, from)).map_err(engine_err)?;
+        let (tick, lot) = (base.tick_size(), base.lot_size());
+        let shadow =
+            py.detach(|| ShadowBook::new(book, &journal_path, from, &tick, &lot)).map_err(engine_err)?;
         Ok(PyShadowBook { inner: parking_lot::Mutex::new(Some(shadow)) })
     }
 
