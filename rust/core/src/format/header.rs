@@ -94,16 +94,19 @@ impl Header {
         if &b[0..8] != MAGIC {
             return Err(SlotError::BadMagic);
         }
-        // Only the slot length depends on the unverified version field: a damaged one
-        // fails the CRC of either layout.
-        let v2 = le_u16(b, 8) == VERSION;
-        let crc_at = if v2 { SLOT_SIZE - 4 } else { V1_LEN - 4 };
-        if crc32fast::hash(&b[0..crc_at]) != le_u32(b, crc_at) {
+        // The unverified version field only picks the CRC to check; a damaged one fails
+        // it. An unknown version whose slot passes either layout's CRC is a newer format.
+        let crc_ok = |at: usize| crc32fast::hash(&b[0..at]) == le_u32(b, at);
+        let version = le_u16(b, 8);
+        let v2 = version == VERSION;
+        if version != VERSION && version != VERSION_1 {
+            if crc_ok(V1_LEN - 4) || crc_ok(SLOT_SIZE - 4) {
+                return Err(SlotError::Version(version));
+            }
             return Err(SlotError::Damaged("header checksum mismatch"));
         }
-        let version = le_u16(b, 8);
-        if version != VERSION && version != VERSION_1 {
-            return Err(SlotError::Version(version));
+        if !crc_ok(if v2 { SLOT_SIZE - 4 } else { V1_LEN - 4 }) {
+            return Err(SlotError::Damaged("header checksum mismatch"));
         }
         if le_u16(b, 10) as usize != slot {
             return Err(SlotError::Damaged("header slot index mismatch"));
@@ -301,6 +304,11 @@ mod tests {
         p[8..10].copy_from_slice(&3u16.to_le_bytes());
         let crc = crc32fast::hash(&p[0..60]);
         p[60..64].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(choose(&p).unwrap_err(), SlotError::Version(3));
+        let mut p = page_with(&sample(), &[0]);
+        p[8..10].copy_from_slice(&3u16.to_le_bytes());
+        let crc = crc32fast::hash(&p[0..124]);
+        p[124..128].copy_from_slice(&crc.to_le_bytes());
         assert_eq!(choose(&p).unwrap_err(), SlotError::Version(3));
     }
 }
