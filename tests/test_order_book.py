@@ -212,7 +212,11 @@ def test_a_journal_belongs_to_one_book(tmp_path: Path) -> None:
     other = OrderBook("X", tick_size=1, lot_size=1)
     with pytest.raises(InvalidArgumentError, match="another order book"):
         other.attach_journal(j)
-    for call in (lambda: j.append(7, b"foreign"), lambda: j.append(1, b"x"), lambda: j.append_many(7, [b"a"])):
+    for call in (
+        lambda: j.append(7, b"foreign"),
+        lambda: j.append(1, b"x"),
+        lambda: j.append_many(7, [b"a"]),
+    ):
         with pytest.raises(InvalidArgumentError, match="only the book appends"):
             call()
     j.checkpoint(1)

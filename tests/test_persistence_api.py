@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import struct
-import zlib
 import logging
 import os
 import shutil
 import stat
+import struct
+import zlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast

@@ -12,7 +12,7 @@ from typing import Literal
 
 import pytest
 
-from pinnacle import CorruptionError, Journal, OrderBook, PersistenceConfig, PersistenceManager
+from pinnacle import CorruptionError, OrderBook, PersistenceConfig, PersistenceManager
 
 SYM = "ETH-USD"
 

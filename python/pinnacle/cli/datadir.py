@@ -332,7 +332,9 @@ def scan_data_dir(root: Path, progress: Callable[[str], None] | None = None) -> 
         if meta_error is not None:
             source = next((s for s in sr.snapshots if s.valid and not s.foreign and s.grid), None)
             if source is not None and source.grid is not None and sr.journal is not None:
-                meta_error += f" (recovery rebuilds it from {source.path.name}: tick_size, lot_size = {source.grid})"
+                meta_error += (
+                    f" (recovery rebuilds it from {source.path.name}: tick_size, lot_size = {source.grid})"
+                )
                 sr.tick_size, sr.lot_size = source.grid
             sr.problems.append(Problem(layout.meta_path(symbol), None, meta_error))
         _check_chain(sr, layout)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import struct
-
 import argparse
 import json
+import struct
 import sys
 from decimal import Decimal
 from pathlib import Path

@@ -110,7 +110,9 @@ def parse_slots(page: bytes) -> list[HeaderSlot]:
         jid = int.from_bytes(raw[56:72], "little") if ver == 2 else 0
         state = "damaged" if err else "valid"
         out.append(
-            HeaderSlot(off, state, ver, gen, first, durable, created, max_entry, err, f"{jid:032x}" if jid else None)
+            HeaderSlot(
+                off, state, ver, gen, first, durable, created, max_entry, err, f"{jid:032x}" if jid else None
+            )
         )
     return out
 

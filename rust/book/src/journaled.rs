@@ -152,7 +152,8 @@ impl JournaledBook {
         let journal_id = g.journal.as_ref().and_then(|j| j.journal_id()).unwrap_or(0);
         let binding =
             SnapshotBinding { journal_id, tick_size: tick_size.to_owned(), lot_size: lot_size.to_owned() };
-        let bytes = encode_snapshot_bound(&g.book, covered, created_ns, &binding).map_err(EngineError::Snapshot)?;
+        let bytes =
+            encode_snapshot_bound(&g.book, covered, created_ns, &binding).map_err(EngineError::Snapshot)?;
         Ok((bytes, covered))
     }
 

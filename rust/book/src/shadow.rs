@@ -74,7 +74,8 @@ impl ShadowBook {
         created_ns: i64,
     ) -> Result<(Vec<u8>, u64), EngineError> {
         let seq = self.catch_up(until)?;
-        let bytes = encode_snapshot_bound(&self.book, seq, created_ns, &self.binding).map_err(EngineError::Snapshot)?;
+        let bytes = encode_snapshot_bound(&self.book, seq, created_ns, &self.binding)
+            .map_err(EngineError::Snapshot)?;
         Ok((bytes, seq))
     }
 

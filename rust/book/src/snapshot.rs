@@ -156,7 +156,8 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), Snapsh
     let covered_seq = r.u64().map_err(header)?;
     let created_ns = r.i64().map_err(header)?;
     let order_count = r.u64().map_err(header)?;
-    let binding = if version == SNAPSHOT_VERSION { Some(read_binding(&mut r).map_err(header)??) } else { None };
+    let binding =
+        if version == SNAPSHOT_VERSION { Some(read_binding(&mut r).map_err(header)??) } else { None };
     // `r` started at offset 10; everything read so far is the header.
     let actual = bytes.len() - CRC_LEN - r.remaining();
     if header_len as usize != actual {

@@ -50,7 +50,9 @@ pub fn engine_err(e: EngineError) -> PyErr {
         EngineError::Book(b) => OrderBookError::new_err(b.to_string()),
         EngineError::Journal(j) => to_py(j),
         EngineError::Snapshot(s) => snapshot_err(s),
-        EngineError::AlreadyJournaled | EngineError::JournalTaken => InvalidArgumentError::new_err(e.to_string()),
+        EngineError::AlreadyJournaled | EngineError::JournalTaken => {
+            InvalidArgumentError::new_err(e.to_string())
+        }
         EngineError::Replay { .. } | EngineError::UnexpectedKind { .. } | EngineError::Gap { .. } => {
             CorruptionError::new_err(e.to_string())
         }

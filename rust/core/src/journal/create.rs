@@ -42,7 +42,8 @@ pub(crate) fn create(path: &Path, opts: &JournalOptions) -> Result<()> {
             durable_end: HEADER_SIZE as u64,
             created_ns: crate::wall_clock_ns(),
             max_entry_size: opts.max_entry_size,
-            journal_id: new_journal_id().map_err(|e| Error::io("read /dev/urandom (journal identity)", path, e))?,
+            journal_id: new_journal_id()
+                .map_err(|e| Error::io("read /dev/urandom (journal identity)", path, e))?,
         };
         write_fresh_header(&file, &tmp, &header)?;
         sys::datasync(&file, &tmp)?;

@@ -26,7 +26,9 @@ pub fn read_journal_id(path: &Path) -> Result<Option<u128>> {
     f.read_exact(&mut page).map_err(|e| Error::io("read", path, e))?;
     match header::choose(&page) {
         Ok(c) => Ok(Some(c.header.journal_id).filter(|&id| id != 0)),
-        Err(SlotError::Version(version)) => Err(Error::UnsupportedVersion { path: path.to_path_buf(), version }),
+        Err(SlotError::Version(version)) => {
+            Err(Error::UnsupportedVersion { path: path.to_path_buf(), version })
+        }
         Err(e) => Err(Error::corruption(path, 0, format!("unreadable journal header: {e:?}"))),
     }
 }
