@@ -174,8 +174,12 @@ class PersistenceManager:
 
         Every symbol that can be recovered is; then the first failure is raised (each is
         logged). A journal whose first entries were compacted away without a usable
-        snapshot, or a missing tick/lot sidecar, raises CorruptionError: partial state is
-        never recovered silently.
+        snapshot raises CorruptionError: partial state is never recovered silently. A
+        tick/lot sidecar that is missing or fails its checksum is rebuilt from the grid a
+        snapshot of the same journal records (a problem is reported), else CorruptionError;
+        one that disagrees with such a snapshot raises CorruptionError (prices are never
+        rescaled). Snapshots of another journal (copied from another directory) are skipped,
+        with a problem.
         """
         with self._lock:
             self._require_open()
@@ -366,7 +370,10 @@ class PersistenceManager:
             self._recovered.clear()
 
     def get_journal(self, symbol: str) -> Journal | None:
-        """The journal of an open symbol (None if not open or persistence is disabled)."""
+        """The journal of an open symbol (None if not open or persistence is disabled).
+        It belongs to the symbol's book: read, flush or inspect it, but ``append`` and
+        ``append_many`` raise InvalidArgumentError (a foreign entry would make recovery
+        fail), as does attaching another book to it."""
         with self._lock:
             m = self._books.get(validate_symbol(symbol))
             return m.pipe.journal if m and m.pipe else None
