@@ -259,7 +259,28 @@ def _damaged_snapshot(data: Path) -> None:
     s.write_bytes(s.read_bytes()[:-1] + bytes([s.read_bytes()[-1] ^ 1]))  # damaged: skipped
 
 
+def _flipped_durable_entry(data: Path) -> None:
+    p = data / "journals" / f"{SYM}.journal"
+    img = bytearray(p.read_bytes())
+    img[4096 + 40] ^= 0x10  # inside the first entry's payload
+    p.write_bytes(bytes(img))
+
+
+def _compacted_without_snapshot(data: Path) -> None:
+    for s in snapshots(data):
+        s.unlink()
+    with Journal(data / "journals" / f"{SYM}.journal") as j:
+        j.compact(5)
+
+
+def _missing_sidecar(data: Path) -> None:
+    meta_path(data).unlink()  # rebuilt from the snapshot's grid
+
+
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "flipped-durable-entry": _flipped_durable_entry,
+    "compacted-without-snapshot": _compacted_without_snapshot,
+    "missing-sidecar": _missing_sidecar,
     "clean": lambda d: None,
     "foreign-kind": _foreign_kind,
     "op-that-does-not-apply": _op_that_does_not_apply,
@@ -288,5 +309,7 @@ def test_verify_and_recovery_agree(tmp_path: Path, scenario: str, capsys: pytest
         assert recovered, f"verify passed but recovery failed:\n{out}"
     if scenario in ("foreign-kind", "op-that-does-not-apply"):
         assert code == 1 and "recovery refuses this journal" in out and not recovered
-    if scenario == "clean":
+    if scenario in ("clean", "torn-tail"):
         assert code == 0 and recovered
+    if scenario in ("changed-sidecar", "missing-sidecar", "foreign-snapshot"):
+        assert code == 1 and recovered  # flagged, and recovery repairs or skips it
