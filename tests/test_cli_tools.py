@@ -80,7 +80,8 @@ def test_inspect_directory_journal_and_snapshot(data: Path, capsys: pytest.Captu
     doc = json.loads(out)
     assert doc["type"] == "data_directory" and [s["symbol"] for s in doc["symbols"]] == list(SYMBOLS)
     j = doc["symbols"][0]["journal"]
-    assert j["entries"] == 302 and j["seq_range"] == [1, 302] and j["format_version"] == 1
+    assert j["entries"] == 302 and j["seq_range"] == [1, 302] and j["format_version"] == 2
+    assert isinstance(j["journal_id"], str) and len(j["journal_id"]) == 32
     assert j["kinds"] == {"1": 300} and j["ops"]["market"] == 60 and j["last_checkpoint"]["marker"] == 251
     assert j["durable_end"] == j["data_end"] and j["problems"] == []
     snaps = doc["symbols"][0]["snapshots"]

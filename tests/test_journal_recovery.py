@@ -96,14 +96,14 @@ def test_future_format_version_is_refused(tmp_path: Path) -> None:
     import struct
     import zlib
 
-    p = tmp_path / "v2.journal"
+    p = tmp_path / "v3.journal"
     Journal(p).close()
     img = bytearray(p.read_bytes())
     for slot in (0, 512):
-        img[slot + 8 : slot + 10] = struct.pack("<H", 2)
-        img[slot + 60 : slot + 64] = struct.pack("<I", zlib.crc32(bytes(img[slot : slot + 60])))
+        img[slot + 8 : slot + 10] = struct.pack("<H", 3)
+        img[slot + 124 : slot + 128] = struct.pack("<I", zlib.crc32(bytes(img[slot : slot + 124])))
     p.write_bytes(bytes(img))
-    with pytest.raises(UnsupportedFormatError, match="version 2"):
+    with pytest.raises(UnsupportedFormatError, match="version 3"):
         Journal(p)
 
 

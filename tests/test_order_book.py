@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -126,11 +127,11 @@ def test_every_change_is_journaled_write_ahead_and_replays_exactly(tmp_path: Pat
     b.add_order(1, "sell", 10.5, 3)
     b.add_order("two", "buy", 10.5, 1)
     b.modify_order(1, quantity=1)
-    b.cancel_order("missing")
+    assert b.cancel_order("missing") is False  # changes nothing: journals nothing
     b.execute_market_order("buy", 5)
-    assert j.last_seq == 5
+    assert j.last_seq == 4
     replayed = OrderBook("X", tick_size=0.5, lot_size=1)
-    assert replayed.replay_journal(j, 1) == 5
+    assert replayed.replay_journal(j, 1) == 4
     assert replayed == b
     with pytest.raises(InvalidArgumentError):
         b.attach_journal(j)
@@ -180,9 +181,55 @@ def test_replay_refuses_a_journal_that_does_not_belong(tmp_path: Path) -> None:
     other.add_order(1, "buy", 100, 1)  # already holds order 1: replay must fail loudly
     with pytest.raises(CorruptionError, match="seq 1"):
         other.replay_journal(j, 1)
-    j.append(7, b"foreign kind")
+    plain = Journal(tmp_path / "plain.journal")  # not a book's: any kind may be appended
+    plain.append(7, b"foreign kind")
     with pytest.raises(CorruptionError, match="kind 7"):
-        OrderBook("X", tick_size=1, lot_size=1).replay_journal(j, 1)
+        OrderBook("X", tick_size=1, lot_size=1).replay_journal(plain, 1)
+
+
+def test_cancelling_an_unknown_id_journals_nothing(tmp_path: Path) -> None:
+    """Issue 11 item 7: refused or no-op operations do not grow the journal."""
+    j = Journal(tmp_path / "b.journal")
+    b = OrderBook("X", tick_size=1, lot_size=1, journal=j)
+    b.add_order(1, "buy", 100, 1)
+    for _ in range(100):
+        assert b.cancel_order("no-such-id") is False
+    assert j.last_seq == 1 and j.entry_count == 1
+    assert b.cancel_order(1) is True and j.last_seq == 2
+
+
+def test_a_journal_belongs_to_one_book(tmp_path: Path) -> None:
+    """Issue 15 item 6 and issue 11 item 6: a second book on a book's journal, and direct
+    appends to it, are refused (either would make its recovery fail); checkpoints,
+    flushes and reads stay allowed. The journal is free again once its book is gone."""
+    j = Journal(tmp_path / "b.journal")
+    assert not j.owned_by_book
+    b = OrderBook("X", tick_size=1, lot_size=1, journal=j)
+    b.add_order(1, "buy", 100, 1)
+    assert j.owned_by_book
+    with pytest.raises(InvalidArgumentError, match="another order book"):
+        OrderBook("X", tick_size=1, lot_size=1, journal=j)
+    other = OrderBook("X", tick_size=1, lot_size=1)
+    with pytest.raises(InvalidArgumentError, match="another order book"):
+        other.attach_journal(j)
+    for call in (
+        lambda: j.append(7, b"foreign"),
+        lambda: j.append(1, b"x"),
+        lambda: j.append_many(7, [b"a"]),
+    ):
+        with pytest.raises(InvalidArgumentError, match="only the book appends"):
+            call()
+    j.checkpoint(1)
+    j.flush()
+    assert j.last_seq == 2 and len(list(j.read())) == 2
+    replayed = OrderBook("X", tick_size=1, lot_size=1)
+    assert replayed.replay_journal(j, 1) == 1 and replayed == b
+    del b
+    gc.collect()
+    assert not j.owned_by_book
+    again = OrderBook("X", tick_size=1, lot_size=1, journal=j)
+    again.add_order(2, "buy", 99, 1)
+    assert j.last_seq == 3
 
 
 def test_threads_trading_one_journaled_book(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ import logging
 import os
 import shutil
 import stat
+import struct
+import zlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -76,7 +78,9 @@ def test_layout_and_permissions(tmp_path: Path) -> None:
     for p in [data, *data.rglob("*")]:
         assert mode(p) == (0o700 if p.is_dir() else 0o600), p
     meta = json.loads((data / "journals" / f"{SYM}.meta.json").read_text())
-    assert meta == {"format": 1, "symbol": SYM, "tick_size": "0.5", "lot_size": "0.001"}
+    body = {"format": 2, "symbol": SYM, "tick_size": "0.5", "lot_size": "0.001"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    assert meta == {**body, "crc32": zlib.crc32(canonical)}
 
 
 def test_books_survive_a_restart_and_keep_journaling(tmp_path: Path) -> None:
@@ -351,7 +355,9 @@ def test_snapshot_all_and_checkpoints(tmp_path: Path) -> None:
         for s, f in files.items():
             j = pm.get_journal(s)
             assert j is not None and j.last_checkpoint is not None
-            assert int.from_bytes(j.last_checkpoint.payload, "little") == f.covered_seq == j.last_seq - 1
+            payload = j.last_checkpoint.payload  # names the snapshot: covered_seq, created_ns
+            assert struct.unpack("<Qq", payload) == (f.covered_seq, f.created_ns)
+            assert f.covered_seq == j.last_seq - 1
             mgr = pm.get_snapshot_manager(s)
             assert mgr is not None and mgr.files() == [f]
 

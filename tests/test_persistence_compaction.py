@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import random
+import struct
+import zlib
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
-from pinnacle import CorruptionError, Journal, OrderBook, PersistenceConfig, PersistenceManager
+from pinnacle import CorruptionError, OrderBook, PersistenceConfig, PersistenceManager
 
 SYM = "ETH-USD"
 
@@ -38,17 +40,16 @@ def recover(data: Path) -> tuple[OrderBook, PersistenceManager]:
     return book, pm
 
 
-def reencode(data: bytes, created_ns: int, scratch: Path) -> bytes:
-    """The same snapshot (book, covered_seq) with another created_ns in its header."""
-    book, info = OrderBook.from_snapshot(data, "0.01", "1")
-    j = Journal(scratch)
-    for _ in range(info.covered_seq):
-        j.append(0, b"x")
-    book.attach_journal(j)
-    out, covered = book.snapshot_bytes(created_ns=created_ns)
-    j.close()
-    assert covered == info.covered_seq
-    return out
+def reencode(data: bytes, created_ns: int) -> bytes:
+    """The same snapshot (book, covered_seq, journal binding) with another created_ns in its
+    header: the field is patched and the CRC recomputed (docs/format.md)."""
+    slen = struct.unpack_from("<H", data, 16)[0]
+    out = bytearray(data)
+    struct.pack_into("<q", out, 26 + slen, created_ns)
+    struct.pack_into("<I", out, len(out) - 4, zlib.crc32(bytes(out[:-4])))
+    info = OrderBook.from_snapshot(bytes(out), "0.01", "1")[1]
+    assert info.created_ns == created_ns
+    return bytes(out)
 
 
 def test_snapshot_order_survives_a_reboot_that_reset_the_clock(tmp_path: Path) -> None:
@@ -64,7 +65,7 @@ def test_snapshot_order_survives_a_reboot_that_reset_the_clock(tmp_path: Path) -
         expected = book.copy()
         pm.shutdown(snapshot=False)  # keep the entries after the snapshot to replay
     assert old is not None and new is not None
-    data = reencode(new.path.read_bytes(), 12_345, tmp_path / "scratch.journal")
+    data = reencode(new.path.read_bytes(), 12_345)
     new.path.unlink()
     rebooted = tmp_path / "snapshots" / SYM / f"{SYM}-12345.snapshot"
     rebooted.write_bytes(data)

@@ -20,7 +20,8 @@ import re
 import secrets
 import stat
 import weakref
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinnacle._core import OrderBook
@@ -33,7 +34,9 @@ _SYMBOL_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _TEMP_RE = re.compile(r"\..+\.tmp-\d+-[0-9a-f]+")
 JOURNAL_SUFFIX = ".journal"
 META_SUFFIX = ".meta.json"
-META_FORMAT = 1
+META_FORMAT = 2
+"""Format 2 carries a ``crc32``; format 1 (older pinnacle, no checksum) is still read."""
+_META_FIELDS = ("format", "symbol", "tick_size", "lot_size")
 
 
 class DataDirectoryLockedError(PinnacleIOError):
@@ -265,50 +268,77 @@ def _read_owner(path: Path) -> str:
     return text if text.isdigit() else ""
 
 
+class MetaChecksumError(CorruptionError):
+    """A tick/lot sidecar whose content does not match its ``crc32`` (it was changed or
+    damaged): its grid cannot be trusted."""
+
+
+def meta_crc(doc: dict[str, object]) -> int:
+    """The ``crc32`` of a sidecar: CRC-32 (IEEE) of the UTF-8 JSON of its four other
+    fields, keys sorted, no whitespace (``{"format":2,"lot_size":"1",...}``)."""
+    canonical = json.dumps({k: doc[k] for k in _META_FIELDS}, sort_keys=True, separators=(",", ":"))
+    return zlib.crc32(canonical.encode())
+
+
 @dataclass(frozen=True)
 class SymbolMeta:
     """The sidecar ``SYMBOL.meta.json``: the grid that gives the journal's integer ticks
-    and lots their meaning. Written atomically when the symbol's journal is created."""
+    and lots their meaning. Written atomically when the symbol's journal is created, with
+    a ``crc32`` over its content; every snapshot also records the grid, so recovery can
+    cross-check the two and repair a damaged sidecar."""
 
     symbol: str
     tick_size: str
     """Canonical decimal string, as ``OrderBook.tick_size`` returns it."""
     lot_size: str
     """Canonical decimal string, as ``OrderBook.lot_size`` returns it."""
+    checksummed: bool = field(default=True, compare=False)
+    """False for a format-1 sidecar (older pinnacle): its content could not be verified."""
 
     def to_json(self) -> bytes:
         """The sidecar file's bytes."""
-        doc = {
+        doc: dict[str, object] = {
             "format": META_FORMAT,
             "symbol": self.symbol,
             "tick_size": self.tick_size,
             "lot_size": self.lot_size,
         }
+        doc["crc32"] = meta_crc(doc)
         return (json.dumps(doc, indent=2) + "\n").encode()
 
     @classmethod
     def read(cls, path: Path, symbol: str) -> SymbolMeta:
         """Reads and checks a sidecar; raises CorruptionError if it is missing, malformed,
-        belongs to another symbol or holds an invalid tick/lot size. The sizes returned are
-        canonical (``OrderBook.tick_size``)."""
+        belongs to another symbol or holds an invalid tick/lot size, and
+        :class:`MetaChecksumError` if its content does not match its ``crc32``. A format-1
+        sidecar (no checksum) is accepted with a warning (``checksummed`` False). The
+        sizes returned are canonical (``OrderBook.tick_size``)."""
         what = f"{path}: the tick/lot size sidecar of {symbol!r}"
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise CorruptionError(
                 f"{what} is missing: the journal stores prices and quantities as integer ticks "
-                "and lots, and cannot be interpreted without it. Restore it, e.g. "
-                f'{{"format": 1, "symbol": "{symbol}", "tick_size": "0.01", "lot_size": "1"}}'
+                "and lots, and cannot be interpreted without it. Restore it (recovery rebuilds it "
+                "from a snapshot of this journal when there is one)"
             ) from None
         try:
             doc = json.loads(raw.decode("utf-8"))
         except ValueError as e:
-            raise CorruptionError(f"{what} is not valid JSON: {e}") from None
-        expected = {"format", "symbol", "tick_size", "lot_size"}
-        if not isinstance(doc, dict) or set(doc) != expected:
+            raise MetaChecksumError(f"{what} is not valid JSON: {e}") from None
+        if not isinstance(doc, dict):
+            raise CorruptionError(f"{what} must be a JSON object")
+        legacy = doc.get("format") == 1
+        expected = set(_META_FIELDS) if legacy else {*_META_FIELDS, "crc32"}
+        if set(doc) != expected:
             raise CorruptionError(f"{what} must be an object with exactly the keys {sorted(expected)}")
-        if doc["format"] != META_FORMAT:
+        if doc["format"] not in (1, META_FORMAT):
             raise CorruptionError(f"{what} has unsupported format {doc['format']!r}")
+        if not legacy and doc["crc32"] != meta_crc(doc):
+            raise MetaChecksumError(
+                f"{what} fails its checksum (crc32 {doc['crc32']!r}, content gives {meta_crc(doc)}): "
+                "it was changed or damaged, so its tick/lot size cannot be trusted"
+            )
         if doc["symbol"] != symbol:
             raise CorruptionError(f"{what} names another symbol, {doc['symbol']!r}")
         if not all(isinstance(doc[k], str) and doc[k] for k in ("tick_size", "lot_size")):
@@ -317,7 +347,13 @@ class SymbolMeta:
             probe = OrderBook(symbol, doc["tick_size"], doc["lot_size"])
         except InvalidArgumentError as e:
             raise CorruptionError(f"{what}: invalid tick/lot size: {e}") from None
-        return cls(symbol, probe.tick_size, probe.lot_size)
+        if legacy:
+            _log.warning(
+                "%s is in format 1 (written by an older pinnacle) and has no checksum: its tick/lot "
+                "size is checked only against the snapshots that record one",
+                path,
+            )
+        return cls(symbol, probe.tick_size, probe.lot_size, checksummed=not legacy)
 
 
 @dataclass(frozen=True)
@@ -408,6 +444,7 @@ __all__ = [
     "DataDirectoryLostError",
     "DataLayout",
     "DirectoryLock",
+    "MetaChecksumError",
     "SymbolMeta",
     "fsync_dir",
     "make_private_dir",

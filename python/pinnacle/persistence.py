@@ -230,8 +230,12 @@ class PersistenceManager:
 
         Every symbol that can be recovered is; then the first failure is raised (each is
         logged). A journal whose first entries were compacted away without a usable
-        snapshot, or a missing tick/lot sidecar, raises CorruptionError: partial state is
-        never recovered silently.
+        snapshot raises CorruptionError: partial state is never recovered silently. A
+        tick/lot sidecar that is missing or fails its checksum is rebuilt from the grid a
+        snapshot of the same journal records (a problem is reported), else CorruptionError;
+        one that disagrees with such a snapshot raises CorruptionError (prices are never
+        rescaled). Snapshots of another journal (copied from another directory) are skipped,
+        with a problem.
         """
         self._check_process()
         with self._lock:
@@ -294,11 +298,12 @@ class PersistenceManager:
                 f"{self._layout.journal_path(symbol)} is missing but snapshots of {symbol!r} exist: "
                 "the entries after the newest snapshot are lost; refusing to recover partial state"
             )
-        meta = SymbolMeta.read(self._layout.meta_path(symbol), symbol)
-        snaps = self._snapshot_manager(symbol, meta)
         journal = self._open_journal(symbol)
         try:
+            meta, repaired = self._read_meta(symbol, journal)
+            snaps = self._snapshot_manager(symbol, meta)
             r = snaps.restore(journal)
+            r.problems[:0] = repaired
             m = _Managed(r.book, meta, SnapshotPipeline(r.book, journal, snaps, r.covered_seq))
         except BaseException:
             journal.close()
@@ -327,6 +332,27 @@ class PersistenceManager:
             info.duration_s * 1e3,
         )
         return m
+
+    def _read_meta(self, symbol: str, journal: Journal) -> tuple[SymbolMeta, list[str]]:
+        """The symbol's tick/lot sidecar. One that is missing or fails its checks is rebuilt
+        from the grid recorded in the newest valid snapshot of this journal (a problem is
+        returned); without such a snapshot its error is raised."""
+        assert self._layout is not None
+        path = self._layout.meta_path(symbol)
+        try:
+            return SymbolMeta.read(path, symbol), []
+        except CorruptionError as e:
+            probe = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), "1", "1")
+            probe.bind_journal(journal.journal_id)
+            found = probe.recorded_grid()
+            if found is None:
+                raise
+            tick, lot, source = found
+            meta = SymbolMeta(symbol, tick, lot)
+            write_atomic(path, meta.to_json())
+            msg = f"{e}; rebuilt it from {source.name} (tick_size={tick}, lot_size={lot})"
+            _log.warning("%s", msg)
+            return meta, [msg]
 
     # -------------------------------------------------------------------- books
 
@@ -385,6 +411,7 @@ class PersistenceManager:
             raise
         try:
             snaps = self._snapshot_manager(symbol, meta)
+            snaps.bind_journal(journal.journal_id)
             return _Managed(book, meta, SnapshotPipeline(book, journal, snaps, 0))
         except BaseException:
             journal.close()
@@ -427,7 +454,10 @@ class PersistenceManager:
             self._recovered.clear()
 
     def get_journal(self, symbol: str) -> Journal | None:
-        """The journal of an open symbol (None if not open or persistence is disabled)."""
+        """The journal of an open symbol (None if not open or persistence is disabled).
+        It belongs to the symbol's book: read, flush or inspect it, but ``append`` and
+        ``append_many`` raise InvalidArgumentError (a foreign entry would make recovery
+        fail), as does attaching another book to it."""
         self._check_process()
         with self._lock:
             m = self._books.get(validate_symbol(symbol))

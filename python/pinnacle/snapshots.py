@@ -26,7 +26,9 @@ from pinnacle.paths import fsync_dir, make_private_dir, remove_stray_temps, vali
 _log = logging.getLogger("pinnacle.persistence")
 
 MAGIC = b"PNCLSNAP"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Written by this build; version 1 (no journal identity, no grid) is still read."""
+_READ_VERSIONS = (1, 2)
 SUFFIX = ".snapshot"
 _PEEK_BYTES = 18 + 64 + 16  # fixed header, longest symbol, covered_seq, created_ns
 
@@ -57,8 +59,8 @@ def parse_header(data: bytes, where: str = "snapshot") -> tuple[str, int, int]:
     if len(data) < 18 or data[:8] != MAGIC:
         raise CorruptionError(f"{where}: not a pinnacle snapshot (bad magic or too short)")
     version, _flags, _hlen, slen = struct.unpack_from("<HHIH", data, 8)
-    if version != FORMAT_VERSION:
-        raise UnsupportedFormatError(f"{where}: snapshot format version {version} (this build reads 1)")
+    if version not in _READ_VERSIONS:
+        raise UnsupportedFormatError(f"{where}: snapshot format version {version} (this build reads 1 and 2)")
     if not 1 <= slen <= 64 or len(data) < 34 + slen:
         raise CorruptionError(f"{where}: truncated or malformed snapshot header")
     try:
@@ -86,6 +88,32 @@ def _crc_holds(path: Path, size: int) -> bool:
             left -= n
         stored = fh.read(4)
     return len(stored) == 4 and crc == int.from_bytes(stored, "little")
+
+
+def _recorded_journal_id(path: Path) -> str | None:
+    """The ``journal_id`` a version-2 snapshot header records (32 hex digits), or None
+    (version 1, no identity, or too short to say). Not verified: the caller checks the CRC."""
+    with open(path, "rb") as fh:
+        data = fh.read(34 + 64 + 8 + 16)
+    if len(data) < 18 or struct.unpack_from("<H", data, 8)[0] < 2:
+        return None
+    slen = struct.unpack_from("<H", data, 16)[0]
+    raw = data[42 + slen : 58 + slen]
+    ident = int.from_bytes(raw, "little") if len(raw) == 16 else 0
+    return f"{ident:032x}" if ident else None
+
+
+class ForeignSnapshotError(CorruptionError):
+    """A valid snapshot of another journal (e.g. copied in from another data directory):
+    its recorded journal identity is not this journal's. Recovery skips it."""
+
+
+class GridMismatchError(CorruptionError):
+    """A snapshot of this journal records another tick/lot size than the sidecar: one of
+    them was changed, and prices would be rescaled. Recovery refuses."""
+
+
+_UNBOUND = object()
 
 
 @dataclass(frozen=True)
@@ -124,6 +152,16 @@ class SnapshotManager:
         self._lot = lot_size
         self._lock = threading.RLock()
         self._verified: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) known valid
+        self._journal_id: object = _UNBOUND
+
+    def bind_journal(self, journal_id: str | None) -> None:
+        """From now on, :meth:`load` refuses a snapshot recording another journal identity
+        than ``journal_id`` (the journal's ``Journal.journal_id``; None for a journal
+        without one, which accepts only snapshots without one)."""
+        with self._lock:
+            if self._journal_id != journal_id:
+                self._verified.clear()
+            self._journal_id = journal_id
 
     @property
     def symbol(self) -> str:
@@ -194,12 +232,29 @@ class SnapshotManager:
 
     def load(self, file: SnapshotFile) -> LoadedSnapshot:
         """Reads and verifies one snapshot; raises CorruptionError (or
-        UnsupportedFormatError, OSError) if it cannot be trusted."""
+        UnsupportedFormatError, OSError) if it cannot be trusted:
+        :class:`ForeignSnapshotError` if it records another journal's identity than the
+        bound one (:meth:`bind_journal`), :class:`GridMismatchError` if it records another
+        tick/lot size than this manager's. Snapshots written before identities existed
+        (format 1, or of a journal without one) record neither and are accepted."""
         with self._lock:
             data = file.path.read_bytes()
             book, info = OrderBook.from_snapshot(data, self._tick, self._lot)
             if info.symbol != self._symbol or info.covered_seq != file.covered_seq:
                 raise CorruptionError(f"{file.path}: snapshot header does not match its file")
+            if info.journal_id is not None and self._journal_id is not _UNBOUND:
+                if info.journal_id != self._journal_id:
+                    raise ForeignSnapshotError(
+                        f"{file.path} belongs to another journal (journal_id {info.journal_id}; "
+                        f"this journal's is {self._journal_id}): copied from another data directory?"
+                    )
+            if info.tick_size is not None and (info.tick_size, info.lot_size) != (self._tick, self._lot):
+                raise GridMismatchError(
+                    f"{file.path} records tick_size={info.tick_size}, lot_size={info.lot_size} but the "
+                    f"sidecar says tick_size={self._tick}, lot_size={self._lot}: one of them was changed; "
+                    "refusing to rescale prices (restore the sidecar, or remove the snapshot if the "
+                    "sidecar is right)"
+                )
             st = os.stat(file.path)
             self._verified[file.path.name] = (st.st_size, st.st_mtime_ns)
             return LoadedSnapshot(file, book, info)
@@ -215,6 +270,10 @@ class SnapshotManager:
             if self._verified.get(file.path.name) == (st.st_size, st.st_mtime_ns):
                 return True
             ok = _crc_holds(file.path, st.st_size)
+            if ok and self._journal_id is not _UNBOUND:
+                recorded = _recorded_journal_id(file.path)
+                if recorded is not None and recorded != self._journal_id:
+                    return None  # intact, but another journal's: not ours to use or to remove
         except OSError:
             return None
         if ok:
@@ -242,6 +301,11 @@ class SnapshotManager:
             for i, f in enumerate(files):
                 try:
                     loaded = self.load(f)
+                except GridMismatchError:
+                    raise
+                except ForeignSnapshotError as e:
+                    problem(f"Skipping snapshot {f.path}: {e}")
+                    continue
                 except (CorruptionError, UnsupportedFormatError, OSError) as e:
                     older = files[i + 1 :]
                     then = f"trying the previous one, {older[0].path.name}" if older else "no older snapshot"
@@ -266,6 +330,7 @@ class SnapshotManager:
         then the journal's book ops after its covered_seq (nothing is journaled). Without a
         usable snapshot the journal must start at seq 1, else CorruptionError."""
         first, last = journal.first_seq, journal.next_seq - 1
+        self.bind_journal(journal.journal_id)
         loaded, problems = self.load_newest(first, last)
         if loaded is not None:
             book, covered = loaded.book, loaded.file.covered_seq
@@ -285,6 +350,20 @@ class SnapshotManager:
         # Logged after the fact so the count is exact (checkpoint entries are not replayed).
         _log.info("Replaying %d journal entries", replayed)
         return Restored(book, loaded, covered, replayed, problems)
+
+    def recorded_grid(self) -> tuple[str, str, Path] | None:
+        """(tick_size, lot_size, file) recorded by the newest valid snapshot of the bound
+        journal that records a grid, or None. Used to repair a damaged sidecar."""
+        with self._lock:
+            for f in self._scan()[0]:
+                try:
+                    _, info = OrderBook.from_snapshot(f.path.read_bytes(), "1", "1")
+                except (CorruptionError, UnsupportedFormatError, OSError):
+                    continue
+                bound = self._journal_id is not _UNBOUND and info.journal_id == self._journal_id
+                if info.tick_size is not None and info.lot_size is not None and bound:
+                    return info.tick_size, info.lot_size, f.path
+        return None
 
     def rotate(self, keep: int) -> tuple[list[SnapshotFile], list[Path]]:
         """Keeps the ``keep`` newest intact snapshots and removes every older one, and every
@@ -407,7 +486,8 @@ class SnapshotPipeline:
         self.journal.flush()  # a snapshot never covers entries that are not durable
         f = self.snapshots.write(data)
         self.snapshot_seq = covered
-        self.journal.checkpoint(covered)
+        # Names the snapshot: its covered_seq and created_ns (docs/format.md).
+        self.journal.checkpoint(struct.pack("<Qq", covered, f.created_ns))
         _log.info(
             "Snapshot of %s covering seq %d written: %s (%d bytes)", f.symbol, covered, f.path, len(data)
         )
@@ -466,6 +546,8 @@ class SnapshotPipeline:
 
 
 __all__ = [
+    "ForeignSnapshotError",
+    "GridMismatchError",
     "LoadedSnapshot",
     "MaintenanceReport",
     "Restored",

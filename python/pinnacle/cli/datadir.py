@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pinnacle._core import OrderBook
+from pinnacle._core import OrderBook, ShadowBook
 from pinnacle.cli.journal_scan import JOURNAL_MAGIC, JournalInfo, Problem, scan_journal
 from pinnacle.errors import CorruptionError, InvalidArgumentError, UnsupportedFormatError
 from pinnacle.paths import JOURNAL_SUFFIX, DataLayout, SymbolMeta
@@ -45,6 +45,12 @@ class SnapshotRow:
     best_bid: float | None = None
     best_ask: float | None = None
     valid: bool = False
+    journal_id: str | None = None
+    """The journal identity the snapshot records (None: format 1 or no identity)."""
+    grid: tuple[str, str] | None = None
+    """(tick_size, lot_size) the snapshot records (None: format 1)."""
+    foreign: bool = False
+    """Valid, but of another journal: recovery skips it."""
     problems: list[Problem] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -60,6 +66,8 @@ class SnapshotRow:
             "best_bid": self.best_bid,
             "best_ask": self.best_ask,
             "valid": self.valid,
+            "journal_id": self.journal_id,
+            "foreign": self.foreign,
             "problems": [p.as_dict() for p in self.problems],
         }
 
@@ -83,6 +91,9 @@ def scan_snapshot(path: Path, tick: str = "1", lot: str = "1") -> SnapshotRow:
         return row
     row.valid = True
     row.order_count, row.best_bid, row.best_ask = info.order_count, book.best_bid, book.best_ask
+    row.journal_id = info.journal_id
+    if info.tick_size is not None and info.lot_size is not None:
+        row.grid = (info.tick_size, info.lot_size)
     if info.symbol != row.symbol or info.covered_seq != row.covered_seq:
         row.problems.append(Problem(path, None, "header fields changed between two reads"))
     return row
@@ -131,7 +142,8 @@ class SymbolReport:
 
     def usable_snapshot(self) -> SnapshotRow | None:
         """The snapshot recovery would load, if the chain is sound."""
-        valid = sorted((s for s in self.snapshots if s.valid), key=lambda s: s.covered_seq or 0, reverse=True)
+        valid = [s for s in self.snapshots if s.valid and not s.foreign]
+        valid.sort(key=lambda s: (s.covered_seq or 0, s.created_ns or 0), reverse=True)
         return valid[0] if valid else None
 
     def as_dict(self) -> dict[str, object]:
@@ -201,9 +213,39 @@ def file_type(path: Path) -> str | None:
     return None
 
 
+def _check_binding(rep: SymbolReport, meta_ok: bool) -> None:
+    """Flags snapshots of another journal (recovery skips them) and snapshots whose grid
+    differs from a readable sidecar (recovery refuses)."""
+    j = rep.journal
+    jid = j.header.journal_id if j is not None and j.header is not None else None
+    for s in rep.snapshots:
+        if not s.valid:
+            continue
+        if s.journal_id is not None and j is not None and j.header is not None and s.journal_id != jid:
+            s.foreign = True
+            s.problems.append(
+                Problem(
+                    s.path,
+                    None,
+                    f"belongs to another journal (journal_id {s.journal_id}, this journal's is {jid}): "
+                    "copied from another data directory? recovery skips it",
+                )
+            )
+        elif meta_ok and s.grid is not None and s.grid != (rep.tick_size, rep.lot_size):
+            s.problems.append(
+                Problem(
+                    s.path,
+                    None,
+                    f"records tick_size={s.grid[0]}, lot_size={s.grid[1]} but the sidecar says "
+                    f"tick_size={rep.tick_size}, lot_size={rep.lot_size}: recovery refuses to rescale prices",
+                )
+            )
+
+
 def _check_chain(rep: SymbolReport, layout: DataLayout) -> None:
     j, path = rep.journal, layout.journal_path(rep.symbol)
-    valid = sorted((s for s in rep.snapshots if s.valid), key=lambda s: s.covered_seq or 0, reverse=True)
+    valid = [s for s in rep.snapshots if s.valid and not s.foreign]
+    valid.sort(key=lambda s: (s.covered_seq or 0, s.created_ns or 0), reverse=True)
     if j is None:
         if rep.snapshots:
             rep.problems.append(
@@ -231,6 +273,24 @@ def _check_chain(rep: SymbolReport, layout: DataLayout) -> None:
                 path, None, f"starts at seq {first} (1..{first - 1} compacted) but {have}: cannot recover"
             )
         )
+    elif rep.tick_size is not None and rep.lot_size is not None:
+        _check_replay(rep, path, newest)
+
+
+def _check_replay(rep: SymbolReport, path: Path, snap: SnapshotRow | None) -> None:
+    """Replays the journal's book operations after the snapshot recovery would load, as
+    recovery does (read-only), so that verify and recovery agree on every entry."""
+    tick, lot = rep.tick_size, rep.lot_size
+    assert tick is not None and lot is not None
+    try:
+        if snap is None:
+            book, covered = OrderBook(rep.symbol, tick, lot), 0
+        else:
+            book, info = OrderBook.from_snapshot(snap.path.read_bytes(), tick, lot)
+            covered = info.covered_seq
+        ShadowBook(book, path, covered + 1).catch_up()
+    except (CorruptionError, InvalidArgumentError, OSError) as e:
+        rep.problems.append(Problem(path, None, f"{e}: recovery refuses this journal"))
 
 
 def _entries_of(
@@ -266,11 +326,15 @@ def scan_data_dir(root: Path, progress: Callable[[str, float], None] | None = No
         sr = SymbolReport(symbol)
         rep.symbols.append(sr)
         tick, lot = "1", "1"
+        meta_error: str | None = None
         try:
             meta = SymbolMeta.read(layout.meta_path(symbol), symbol)
             sr.tick_size, sr.lot_size = tick, lot = meta.tick_size, meta.lot_size
+            if not meta.checksummed:
+                msg = "format 1 (older pinnacle): no checksum, so a changed tick/lot size goes unnoticed"
+                sr.problems.append(Problem(layout.meta_path(symbol), None, msg, "warning"))
         except (CorruptionError, InvalidArgumentError, OSError) as e:
-            sr.problems.append(Problem(layout.meta_path(symbol), None, str(e).split(": ", 1)[-1]))
+            meta_error = str(e).split(": ", 1)[-1]
         jpath = layout.journal_path(symbol)
         if jpath.exists():
             sr.journal = scan_journal(jpath, progress=_entries_of(tell, symbol, i, total))
@@ -279,6 +343,15 @@ def scan_data_dir(root: Path, progress: Callable[[str, float], None] | None = No
             for p in sorted(sdir.iterdir()):
                 if p.name.endswith(SNAPSHOT_SUFFIX) and not p.name.startswith("."):
                     sr.snapshots.append(scan_snapshot(p, tick, lot))
+        _check_binding(sr, meta_error is None)
+        if meta_error is not None:
+            source = next((s for s in sr.snapshots if s.valid and not s.foreign and s.grid), None)
+            if source is not None and source.grid is not None and sr.journal is not None:
+                meta_error += (
+                    f" (recovery rebuilds it from {source.path.name}: tick_size, lot_size = {source.grid})"
+                )
+                sr.tick_size, sr.lot_size = source.grid
+            sr.problems.append(Problem(layout.meta_path(symbol), None, meta_error))
         _check_chain(sr, layout)
     for dirpath, dirnames, filenames in os.walk(root):
         d = Path(dirpath)

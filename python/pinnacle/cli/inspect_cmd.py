@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import struct
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -106,7 +107,11 @@ def entry_row(e: Entry, grid: tuple[str, str] | None, is_ledger: bool) -> dict[s
     op: dict[str, object] | None = None
     if e.flags & FLAG_CHECKPOINT:
         name, p = "checkpoint", e.payload
-        text = f"covers seq {int.from_bytes(p, 'little')}" if len(p) == 8 else f"marker {p.hex()}"
+        if len(p) == 16:  # a snapshot's: covered_seq u64, created_ns i64
+            covered, created = struct.unpack("<Qq", p)
+            text = f"covers seq {covered} (snapshot created_ns {created})"
+        else:
+            text = f"covers seq {int.from_bytes(p, 'little')}" if len(p) == 8 else f"marker {p.hex()}"
     elif is_ledger:
         name, text = ledger.KIND_NAMES.get(e.kind, str(e.kind)), ledger.describe(e.kind, e.payload)
     elif e.kind == OP_KIND:

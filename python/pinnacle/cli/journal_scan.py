@@ -26,6 +26,7 @@ from pinnacle.errors import PinnacleError
 JOURNAL_MAGIC = b"PNCLJRNL"
 HEADER_SIZE = 4096
 SLOT_OFFSETS = (0, 512)
+SLOT_SIZE = 128
 ENTRY_HEADER = 32
 FLAG_CHECKPOINT = 1
 FLAG_AFTER_GAP = 2
@@ -80,29 +81,39 @@ class HeaderSlot:
     created_ns: int = 0
     max_entry_size: int = 0
     error: str = ""
+    journal_id: str | None = None
+    """32 hex digits (format 2); None for a format-1 journal."""
 
 
 def parse_slots(page: bytes) -> list[HeaderSlot]:
-    """Both header slots of a journal's first page."""
+    """Both header slots of a journal's first page (format 1: 64 bytes, CRC at 60;
+    format 2: 128 bytes with the journal identity at 56, CRC at 124)."""
     out = []
     for off in SLOT_OFFSETS:
-        raw = page[off : off + 64]
-        if len(raw) < 64 or not any(raw):
-            out.append(HeaderSlot(off, "blank" if len(raw) == 64 else "damaged", error="truncated"))
+        raw = page[off : off + SLOT_SIZE]
+        if len(raw) < SLOT_SIZE or not any(raw):
+            out.append(HeaderSlot(off, "blank" if len(raw) == SLOT_SIZE else "damaged", error="truncated"))
             continue
         magic, ver, idx, hsize, first, gen, durable, created, max_entry = _SLOT.unpack_from(raw)
-        (crc,) = struct.unpack_from("<I", raw, 60)
+        crc_at = 124 if ver == 2 else 60
+        (crc,) = struct.unpack_from("<I", raw, crc_at)
+        computed = zlib.crc32(raw[:crc_at])
         err = ""
         if magic != JOURNAL_MAGIC:
             err = "bad magic"
-        elif crc != zlib.crc32(raw[:60]):
-            err = f"checksum mismatch (stored {crc:#010x}, computed {zlib.crc32(raw[:60]):#010x})"
-        elif ver != 1:
-            err = f"format version {ver} (this build reads 1)"
+        elif crc != computed:
+            err = f"checksum mismatch (stored {crc:#010x}, computed {computed:#010x})"
+        elif ver not in (1, 2):
+            err = f"format version {ver} (this build reads 1 and 2)"
         elif idx != SLOT_OFFSETS.index(off) or hsize != HEADER_SIZE:
             err = "slot index or header size does not match"
+        jid = int.from_bytes(raw[56:72], "little") if ver == 2 else 0
         state = "damaged" if err else "valid"
-        out.append(HeaderSlot(off, state, ver, gen, first, durable, created, max_entry, err))
+        out.append(
+            HeaderSlot(
+                off, state, ver, gen, first, durable, created, max_entry, err, f"{jid:032x}" if jid else None
+            )
+        )
     return out
 
 
@@ -159,8 +170,8 @@ class JournalInfo:
         self.last_seq, self.last_ts = e.seq, e.timestamp_ns
         if e.flags & FLAG_CHECKPOINT:
             self.checkpoints += 1
-            p = e.payload
-            self.last_checkpoint = (e.seq, int.from_bytes(p, "little") if len(p) == 8 else None)
+            p = e.payload  # the manager's: covered_seq u64 (then created_ns i64)
+            self.last_checkpoint = (e.seq, int.from_bytes(p[:8], "little") if len(p) in (8, 16) else None)
         else:
             self.kinds[e.kind] += 1
             if e.kind == OP_KIND and e.payload:
@@ -176,6 +187,7 @@ class JournalInfo:
             "file_size": self.file_size,
             "disk_bytes": self.disk_bytes,
             "format_version": h.version if h else None,
+            "journal_id": h.journal_id if h else None,
             "first_seq": h.first_seq if h else None,
             "durable_end": h.durable_end if h else None,
             "generation": h.generation if h else None,

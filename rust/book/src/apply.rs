@@ -81,15 +81,19 @@ impl OrderBook {
     /// On `Err` the book is unchanged: `ApplyError::Book` means the op was
     /// rejected and `journal` was not called; `ApplyError::Journal` means the
     /// journal failed and nothing was applied. `Ok` implies `journal`
-    /// succeeded — every op that passes validation is journaled, including
-    /// no-ops such as cancelling an unknown id, so replaying the journal
-    /// reproduces the same sequence of outcomes.
+    /// succeeded, except for a cancel of an id that is not resting: it
+    /// changes nothing, so it is not journaled (`Cancelled(false)`), and
+    /// repeated bad cancels cannot grow the journal. Replaying such an entry
+    /// from an older journal is still a no-op.
     pub fn apply<E>(
         &mut self,
         op: &Op,
         journal: impl FnOnce(&[u8]) -> Result<(), E>,
     ) -> Result<Outcome, ApplyError<E>> {
         let plan = self.plan(op)?;
+        if matches!(&plan, Plan::Cancel(p) if p.finds_nothing()) {
+            return Ok(Outcome::Cancelled(false));
+        }
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         op.encode(&mut buf);

@@ -237,6 +237,8 @@ pub enum SnapshotError {
     TrailingBytes {
         count: usize,
     },
+    /// A version-2 binding field (journal identity, tick or lot size) is malformed.
+    InvalidBinding(&'static str),
 }
 
 impl fmt::Display for SnapshotError {
@@ -267,6 +269,7 @@ impl fmt::Display for SnapshotError {
                 write!(f, "snapshot book is crossed (bid {best_bid} >= ask {best_ask})")
             }
             TrailingBytes { count } => write!(f, "{count} unexpected bytes after snapshot orders"),
+            InvalidBinding(what) => write!(f, "snapshot binding: {what}"),
         }
     }
 }

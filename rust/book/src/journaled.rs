@@ -4,7 +4,7 @@
 //! lock as the change, so the journal order is the applied order, and an op whose
 //! journal append failed changed nothing. Replaying a journal never journals.
 
-use crate::{encode_snapshot, SnapshotError};
+use crate::{encode_snapshot_bound, SnapshotBinding, SnapshotError};
 use crate::{ApplyError, BookError, Op, OrderBook, Outcome, OP_KIND};
 use parking_lot::Mutex;
 use pinnacle_core::{Columns, Journal, FLAG_CHECKPOINT};
@@ -34,6 +34,8 @@ pub enum EngineError {
         found: u64,
     },
     AlreadyJournaled,
+    /// The journal already journals another book.
+    JournalTaken,
 }
 
 impl fmt::Display for EngineError {
@@ -52,6 +54,10 @@ impl fmt::Display for EngineError {
                 write!(f, "journal entries {expected}..{found} are missing (compacted or lost)")
             }
             EngineError::AlreadyJournaled => f.write_str("this order book already has a journal"),
+            EngineError::JournalTaken => f.write_str(
+                "this journal already journals another order book: a journal belongs to one book \
+                 (two books writing one journal could not be recovered); open a journal of its own",
+            ),
         }
     }
 }
@@ -81,6 +87,9 @@ struct Inner {
 /// every method refuses with `Error::Forked` (`apply`, `replay_journal`) or must not be
 /// called ([`JournaledBook::check_owner`] first), since a thread absent from the child
 /// may hold its lock. An unjournaled book is plain memory and keeps working.
+///
+/// A journal belongs to one book: attaching claims it ([`Journal::claim`]) and dropping
+/// the book releases it, so a second book on the same journal is refused.
 pub struct JournaledBook {
     inner: Mutex<Inner>,
     /// The journal once attached, read without the lock for the fork check.
@@ -88,12 +97,16 @@ pub struct JournaledBook {
 }
 
 impl JournaledBook {
-    pub fn new(book: OrderBook, journal: Option<Arc<Journal>>) -> JournaledBook {
-        let attached = std::sync::OnceLock::new();
-        if let Some(j) = &journal {
-            let _ = attached.set(j.clone());
+    /// A book journaling to `journal` (which it claims; `JournalTaken` if another book has).
+    pub fn new(book: OrderBook, journal: Option<Arc<Journal>>) -> Result<JournaledBook, EngineError> {
+        let b = JournaledBook {
+            inner: Mutex::new(Inner { book, journal: None }),
+            attached: std::sync::OnceLock::new(),
+        };
+        if let Some(j) = journal {
+            b.attach(j)?;
         }
-        JournaledBook { inner: Mutex::new(Inner { book, journal }), attached }
+        Ok(b)
     }
 
     /// `Error::Forked` when the book is journaled and this is not the process that opened
@@ -112,6 +125,9 @@ impl JournaledBook {
         let mut g = self.inner.lock();
         if g.journal.is_some() {
             return Err(EngineError::AlreadyJournaled);
+        }
+        if !journal.claim() {
+            return Err(EngineError::JournalTaken);
         }
         let _ = self.attached.set(journal.clone());
         g.journal = Some(journal);
@@ -144,13 +160,24 @@ impl JournaledBook {
         f(&self.inner.lock().book)
     }
 
-    /// Encodes the live book under its lock (writers wait for the encode). `covered_seq`
-    /// is the seq of the journal's last entry, held or compacted away (`next_seq - 1`):
-    /// every op up to it is in the book, none after.
-    pub fn snapshot_bytes(&self, created_ns: i64) -> (Vec<u8>, u64) {
+    /// Encodes the live book under its lock (writers wait for the encode), bound to the
+    /// journal's identity and the grid `(tick_size, lot_size)`. `covered_seq` is the seq
+    /// of the journal's last entry, held or compacted away (`next_seq - 1`): every op up
+    /// to it is in the book, none after.
+    pub fn snapshot_bytes(
+        &self,
+        created_ns: i64,
+        tick_size: &str,
+        lot_size: &str,
+    ) -> Result<(Vec<u8>, u64), EngineError> {
         let g = self.inner.lock();
         let covered = g.journal.as_ref().map_or(0, |j| j.next_seq() - 1);
-        (encode_snapshot(&g.book, covered, created_ns), covered)
+        let journal_id = g.journal.as_ref().and_then(|j| j.journal_id()).unwrap_or(0);
+        let binding =
+            SnapshotBinding { journal_id, tick_size: tick_size.to_owned(), lot_size: lot_size.to_owned() };
+        let bytes =
+            encode_snapshot_bound(&g.book, covered, created_ns, &binding).map_err(EngineError::Snapshot)?;
+        Ok((bytes, covered))
     }
 
     /// Applies the book ops of `journal` with seq >= `from_seq` (no re-journaling).
@@ -158,6 +185,14 @@ impl JournaledBook {
         self.check_owner()?;
         journal.check_owner()?;
         replay_from(&mut self.inner.lock().book, journal, from_seq)
+    }
+}
+
+impl Drop for JournaledBook {
+    fn drop(&mut self) {
+        if let Some(j) = self.inner.get_mut().journal.take() {
+            j.release_claim();
+        }
     }
 }
 

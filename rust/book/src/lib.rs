@@ -67,5 +67,8 @@ pub use error::{ApplyError, BookError, CodecError, SnapshotError};
 pub use journaled::{replay_from, EngineError, JournaledBook};
 pub use ops::{Op, OP_KIND};
 pub use shadow::ShadowBook;
-pub use snapshot::{decode_snapshot, encode_snapshot, SnapshotMeta, SNAPSHOT_MAGIC, SNAPSHOT_VERSION};
+pub use snapshot::{
+    decode_snapshot, encode_snapshot, encode_snapshot_bound, SnapshotBinding, SnapshotMeta, SNAPSHOT_MAGIC,
+    SNAPSHOT_VERSION,
+};
 pub use types::{Fill, Order, OrderId, Side, StrId, MAX_ID_LEN};

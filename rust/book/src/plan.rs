@@ -28,6 +28,13 @@ pub(crate) struct CancelPlan {
     idx: Option<u32>,
 }
 
+impl CancelPlan {
+    /// True when the id is not resting: the cancel changes nothing.
+    pub(crate) fn finds_nothing(&self) -> bool {
+        self.idx.is_none()
+    }
+}
+
 pub(crate) struct ExecutePlan {
     idx: u32,
     qty: i64,

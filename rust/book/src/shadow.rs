@@ -3,8 +3,8 @@
 //! does not touch the live book or the writer's lock at all).
 
 use crate::journaled::{apply_entry, EngineError};
-use crate::{encode_snapshot, OrderBook};
-use pinnacle_core::{Columns, Journal, JournalReader};
+use crate::{encode_snapshot_bound, OrderBook, SnapshotBinding};
+use pinnacle_core::{read_journal_id, Columns, Journal, JournalReader};
 use std::path::Path;
 
 pub struct ShadowBook {
@@ -12,27 +12,52 @@ pub struct ShadowBook {
     reader: JournalReader,
     /// Every journal entry up to this seq has been applied to `book`.
     seq: u64,
+    /// The journal's identity (0: none) and the grid, recorded in every snapshot.
+    binding: SnapshotBinding,
 }
 
 impl ShadowBook {
-    /// `book` must hold exactly the state after journal entry `from_seq - 1`.
-    pub fn new(book: OrderBook, journal_path: &Path, from_seq: u64) -> Result<ShadowBook, EngineError> {
+    /// `book` must hold exactly the state after journal entry `from_seq - 1`; its
+    /// snapshots record the journal's identity and the grid `(tick_size, lot_size)`.
+    pub fn new(
+        book: OrderBook,
+        journal_path: &Path,
+        from_seq: u64,
+        tick_size: &str,
+        lot_size: &str,
+    ) -> Result<ShadowBook, EngineError> {
         let from_seq = from_seq.max(1);
-        Self::with_reader(book, JournalReader::open(journal_path, from_seq)?, from_seq)
+        let reader = JournalReader::open(journal_path, from_seq)?;
+        // Compaction keeps the identity, so reading it once here stays true.
+        let journal_id = read_journal_id(journal_path)?.unwrap_or(0);
+        Self::with_reader(book, reader, from_seq, binding(journal_id, tick_size, lot_size))
     }
 
     /// As [`ShadowBook::new`] on the file `journal` writes, placed by the writer's index
     /// (no scan of the entries before `from_seq`).
-    pub fn of_journal(book: OrderBook, journal: &Journal, from_seq: u64) -> Result<ShadowBook, EngineError> {
+    pub fn of_journal(
+        book: OrderBook,
+        journal: &Journal,
+        from_seq: u64,
+        tick_size: &str,
+        lot_size: &str,
+    ) -> Result<ShadowBook, EngineError> {
         let from_seq = from_seq.max(1);
-        Self::with_reader(book, journal.reader_from(from_seq)?, from_seq)
+        let reader = journal.reader_from(from_seq)?;
+        let journal_id = journal.journal_id().unwrap_or(0);
+        Self::with_reader(book, reader, from_seq, binding(journal_id, tick_size, lot_size))
     }
 
-    fn with_reader(book: OrderBook, reader: JournalReader, from_seq: u64) -> Result<ShadowBook, EngineError> {
+    fn with_reader(
+        book: OrderBook,
+        reader: JournalReader,
+        from_seq: u64,
+        binding: SnapshotBinding,
+    ) -> Result<ShadowBook, EngineError> {
         if reader.next_seq() > from_seq {
             return Err(EngineError::Gap { expected: from_seq, found: reader.next_seq() });
         }
-        Ok(ShadowBook { book, reader, seq: from_seq - 1 })
+        Ok(ShadowBook { book, reader, seq: from_seq - 1, binding })
     }
 
     pub fn seq(&self) -> u64 {
@@ -71,10 +96,16 @@ impl ShadowBook {
         created_ns: i64,
     ) -> Result<(Vec<u8>, u64), EngineError> {
         let seq = self.catch_up(until)?;
-        Ok((encode_snapshot(&self.book, seq, created_ns), seq))
+        let bytes = encode_snapshot_bound(&self.book, seq, created_ns, &self.binding)
+            .map_err(EngineError::Snapshot)?;
+        Ok((bytes, seq))
     }
 
     pub fn book(&self) -> &OrderBook {
         &self.book
     }
+}
+
+fn binding(journal_id: u128, tick_size: &str, lot_size: &str) -> SnapshotBinding {
+    SnapshotBinding { journal_id, tick_size: tick_size.to_owned(), lot_size: lot_size.to_owned() }
 }

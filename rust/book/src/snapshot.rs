@@ -14,7 +14,12 @@ use crate::types::{Side, MAX_ID_LEN};
 use crate::wire::{put_i64, put_id, put_u16, put_u32, put_u64, put_u8, Reader, MIN_ID_LEN};
 
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"PNCLSNAP";
-pub const SNAPSHOT_VERSION: u16 = 1;
+/// Version written by [`encode_snapshot_bound`]; [`encode_snapshot`] writes version 1
+/// (no binding). Both are read.
+pub const SNAPSHOT_VERSION: u16 = 2;
+const SNAPSHOT_VERSION_1: u16 = 1;
+/// Longest tick or lot size text in a binding.
+const MAX_GRID_TEXT: usize = 64;
 
 /// magic + version + flags + header_len + symbol_len.
 const FIXED_PREFIX: usize = 8 + 2 + 2 + 4 + 2;
@@ -34,16 +39,52 @@ pub struct SnapshotMeta {
     pub created_ns: i64,
     pub symbol: String,
     pub order_count: u64,
+    /// What a version-2 snapshot is bound to; None for version 1.
+    pub binding: Option<SnapshotBinding>,
 }
 
-/// Serializes `book` (orders in [`OrderBook::orders`] order).
+/// What a snapshot belongs to: the journal whose seqs `covered_seq` counts (its header
+/// identity, 0 when that journal has none) and the grid that gives its integer prices
+/// and quantities their meaning (canonical decimal strings).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotBinding {
+    pub journal_id: u128,
+    pub tick_size: String,
+    pub lot_size: String,
+}
+
+fn grid_text_ok(t: &str) -> bool {
+    (1..=MAX_GRID_TEXT).contains(&t.len()) && t.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+}
+
+/// Serializes `book` (orders in [`OrderBook::orders`] order) as a version-1 snapshot,
+/// bound to nothing.
 pub fn encode_snapshot(book: &OrderBook, covered_seq: u64, created_ns: i64) -> Vec<u8> {
+    encode(book, covered_seq, created_ns, None)
+}
+
+/// Serializes `book` as a version-2 snapshot carrying `binding`. A tick or lot text
+/// that is not 1..=64 digits and dots is refused.
+pub fn encode_snapshot_bound(
+    book: &OrderBook,
+    covered_seq: u64,
+    created_ns: i64,
+    binding: &SnapshotBinding,
+) -> Result<Vec<u8>, SnapshotError> {
+    if !grid_text_ok(&binding.tick_size) || !grid_text_ok(&binding.lot_size) {
+        return Err(SnapshotError::InvalidBinding("tick/lot size must be 1..=64 digits and dots"));
+    }
+    Ok(encode(book, covered_seq, created_ns, Some(binding)))
+}
+
+fn encode(book: &OrderBook, covered_seq: u64, created_ns: i64, binding: Option<&SnapshotBinding>) -> Vec<u8> {
     let symbol = book.symbol().as_bytes();
-    let header_len = FIXED_PREFIX + symbol.len() + FIXED_SUFFIX;
+    let bound_len = binding.map_or(0, |b| 16 + 2 + b.tick_size.len() + b.lot_size.len());
+    let header_len = FIXED_PREFIX + symbol.len() + FIXED_SUFFIX + bound_len;
     // Exact for integer ids (42 bytes per order); string ids may grow it.
     let mut out = Vec::with_capacity(header_len + book.order_count() * (MIN_ORDER_LEN + 6) + CRC_LEN);
     out.extend_from_slice(&SNAPSHOT_MAGIC);
-    put_u16(&mut out, SNAPSHOT_VERSION);
+    put_u16(&mut out, if binding.is_some() { SNAPSHOT_VERSION } else { SNAPSHOT_VERSION_1 });
     put_u16(&mut out, 0);
     put_u32(&mut out, header_len as u32);
     // The symbol is 1..=64 bytes (checked by OrderBook::new).
@@ -52,6 +93,14 @@ pub fn encode_snapshot(book: &OrderBook, covered_seq: u64, created_ns: i64) -> V
     put_u64(&mut out, covered_seq);
     put_i64(&mut out, created_ns);
     put_u64(&mut out, book.order_count() as u64);
+    if let Some(b) = binding {
+        out.extend_from_slice(&b.journal_id.to_le_bytes());
+        // Both texts are 1..=64 bytes (checked by encode_snapshot_bound).
+        put_u8(&mut out, b.tick_size.len() as u8);
+        out.extend_from_slice(b.tick_size.as_bytes());
+        put_u8(&mut out, b.lot_size.len() as u8);
+        out.extend_from_slice(b.lot_size.as_bytes());
+    }
     book.for_each_node(|n| {
         put_id(&mut out, &n.id);
         put_u8(&mut out, n.side.to_u8());
@@ -76,7 +125,7 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), Snapsh
         return Err(SnapshotError::BadMagic);
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-    if version != SNAPSHOT_VERSION {
+    if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_1 {
         return Err(SnapshotError::UnsupportedVersion(version));
     }
     if bytes.len() < MIN_SNAPSHOT_LEN {
@@ -102,15 +151,18 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), Snapsh
     if sym_len == 0 || sym_len > MAX_ID_LEN {
         return Err(SnapshotError::InvalidSymbol);
     }
-    let actual = FIXED_PREFIX + sym_len + FIXED_SUFFIX;
-    if header_len as usize != actual {
-        return Err(SnapshotError::HeaderLength { stated: header_len, actual });
-    }
     let symbol =
         std::str::from_utf8(r.take(sym_len).map_err(header)?).map_err(|_| SnapshotError::InvalidSymbol)?;
     let covered_seq = r.u64().map_err(header)?;
     let created_ns = r.i64().map_err(header)?;
     let order_count = r.u64().map_err(header)?;
+    let binding =
+        if version == SNAPSHOT_VERSION { Some(read_binding(&mut r).map_err(header)??) } else { None };
+    // `r` started at offset 10; everything read so far is the header.
+    let actual = bytes.len() - CRC_LEN - r.remaining();
+    if header_len as usize != actual {
+        return Err(SnapshotError::HeaderLength { stated: header_len, actual });
+    }
     let max = (r.remaining() / MIN_ORDER_LEN) as u64;
     if order_count > max || order_count >= u64::from(NIL) {
         return Err(SnapshotError::OrderCountTooLarge { count: order_count, max });
@@ -119,8 +171,26 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), Snapsh
     if let Err(CodecError::TrailingBytes { count }) = r.finish() {
         return Err(SnapshotError::TrailingBytes { count });
     }
-    let meta = SnapshotMeta { covered_seq, created_ns, symbol: symbol.to_owned(), order_count };
+    let meta = SnapshotMeta { covered_seq, created_ns, symbol: symbol.to_owned(), order_count, binding };
     Ok((book, meta))
+}
+
+/// The binding fields of a version-2 header (lengths checked before use).
+fn read_binding(r: &mut Reader<'_>) -> Result<Result<SnapshotBinding, SnapshotError>, CodecError> {
+    let mut id = [0u8; 16];
+    id.copy_from_slice(r.take(16)?);
+    let text = |r: &mut Reader<'_>| -> Result<Option<String>, CodecError> {
+        let n = usize::from(r.u8()?);
+        let t = std::str::from_utf8(r.take(n)?).ok().filter(|t| grid_text_ok(t));
+        Ok(t.map(str::to_owned))
+    };
+    let (tick, lot) = (text(r)?, text(r)?);
+    Ok(match (tick, lot) {
+        (Some(tick_size), Some(lot_size)) => {
+            Ok(SnapshotBinding { journal_id: u128::from_le_bytes(id), tick_size, lot_size })
+        }
+        _ => Err(SnapshotError::InvalidBinding("tick/lot size is not 1..=64 digits and dots")),
+    })
 }
 
 /// Reads `count` order records (count already bounded by the input size)

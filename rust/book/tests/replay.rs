@@ -6,17 +6,23 @@ use common::{arb_ops, book, int, run, sid};
 use pinnacle_book::{ApplyError, BookError, CodecError, Op, OrderBook, Outcome, Side};
 use proptest::prelude::*;
 
-/// Applies every op through `apply`, collecting journaled bytes.
+/// Applies every op through `apply`, collecting journaled bytes and the outcomes of the
+/// journaled ops (an unknown-id cancel is neither journaled nor collected).
 fn journal_all(b: &mut OrderBook, ops: &[Op]) -> (Vec<Vec<u8>>, Vec<Outcome>) {
     let mut journal = Vec::new();
     let mut outcomes = Vec::new();
     for op in ops {
+        let before = journal.len();
         let r = b.apply(op, |bytes| -> Result<(), ()> {
             journal.push(bytes.to_vec());
             Ok(())
         });
         if let Ok(o) = r {
-            outcomes.push(o);
+            if journal.len() > before {
+                outcomes.push(o);
+            } else {
+                assert_eq!(o, Outcome::Cancelled(false), "only an unknown-id cancel skips the journal");
+            }
         }
     }
     (journal, outcomes)
@@ -64,6 +70,8 @@ proptest! {
             match r {
                 Err(ApplyError::Journal(e)) => prop_assert_eq!(e, "disk full"),
                 Err(ApplyError::Book(_)) => {}
+                // Cancelling an id that is not resting changes nothing and journals nothing.
+                Ok(Outcome::Cancelled(false)) => {}
                 Ok(_) => prop_assert!(false, "applied despite journal failure"),
             }
             prop_assert_eq!(&b, &before);
@@ -86,16 +94,21 @@ fn journal_receives_encoded_op() {
     assert_eq!(out, Outcome::Added(vec![]));
     assert_eq!(seen, op.to_bytes());
     assert_eq!(Op::decode(&seen).unwrap(), op);
-    // A cancel of an unknown id is a valid (no-op) op and is journaled too.
+    // A cancel of an unknown id changes nothing and is not journaled (issue 11 item 7);
+    // an old journal holding one still replays it as a no-op.
     let mut called = false;
+    let cancel = Op::Cancel { id: int(9), ts: 43 };
     let out = b
-        .apply(&Op::Cancel { id: int(9), ts: 43 }, |_| {
+        .apply(&cancel, |_| {
             called = true;
             Ok::<(), ()>(())
         })
         .unwrap();
     assert_eq!(out, Outcome::Cancelled(false));
-    assert!(called);
+    assert!(!called, "a cancel of an unknown id was journaled");
+    let before = b.clone();
+    assert_eq!(b.replay(&cancel.to_bytes()).unwrap(), Outcome::Cancelled(false));
+    assert_eq!(b, before);
 }
 
 #[test]

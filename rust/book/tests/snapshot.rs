@@ -4,7 +4,8 @@ mod common;
 
 use common::{arb_ops, book, int, run, sid};
 use pinnacle_book::{
-    decode_snapshot, encode_snapshot, OrderBook, OrderId, Side, SnapshotError, SNAPSHOT_MAGIC,
+    decode_snapshot, encode_snapshot, encode_snapshot_bound, OrderBook, OrderId, Side, SnapshotBinding,
+    SnapshotError, SNAPSHOT_MAGIC, SNAPSHOT_VERSION,
 };
 use proptest::prelude::*;
 
@@ -136,9 +137,9 @@ fn header_checks() {
     let mut bad = good.clone();
     bad[0] = b'X';
     assert_eq!(decode_snapshot(&bad).unwrap_err(), SnapshotError::BadMagic);
-    let mut v2 = good.clone();
-    v2[8] = 2;
-    assert_eq!(decode_snapshot(&v2).unwrap_err(), SnapshotError::UnsupportedVersion(2));
+    let mut v3 = good.clone();
+    v3[8] = 3;
+    assert_eq!(decode_snapshot(&v3).unwrap_err(), SnapshotError::UnsupportedVersion(3));
     let mut flags = good[..good.len() - 4].to_vec();
     flags[10] = 1;
     assert_eq!(decode_snapshot(&reseal(flags)).unwrap_err(), SnapshotError::UnsupportedFlags(1));
@@ -234,4 +235,65 @@ proptest! {
         // Resealed garbage passes the CRC and exercises the parser itself.
         let _ = decode_snapshot(&reseal(with_magic));
     }
+}
+
+fn binding() -> SnapshotBinding {
+    SnapshotBinding {
+        journal_id: 0x1234_5678_9abc_def0_0fed_cba9_8765_4321,
+        tick_size: "0.01".into(),
+        lot_size: "1".into(),
+    }
+}
+
+/// Version 2 records the journal identity and the grid; version 1 (no binding) is
+/// still written by `encode_snapshot` and read.
+#[test]
+fn bound_snapshots_roundtrip_and_version_1_still_decodes() {
+    let b = sample();
+    let bytes = encode_snapshot_bound(&b, 9, 10, &binding()).unwrap();
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), SNAPSHOT_VERSION);
+    let (back, meta) = decode_snapshot(&bytes).unwrap();
+    assert_eq!(back, b);
+    assert_eq!((meta.covered_seq, meta.created_ns), (9, 10));
+    assert_eq!(meta.binding, Some(binding()));
+    let (_, old) = decode_snapshot(&encode_snapshot(&b, 9, 10)).unwrap();
+    assert_eq!(old.binding, None);
+    // The binding sits after order_count: symbol, covered_seq, created_ns and
+    // order_count stay where version 1 has them.
+    let n = usize::from(u16::from_le_bytes([bytes[16], bytes[17]]));
+    assert_eq!(bytes[16..42 + n], encode_snapshot(&b, 9, 10)[16..42 + n]);
+}
+
+#[test]
+fn every_truncation_and_bit_flip_of_a_bound_snapshot_is_detected() {
+    let bytes = encode_snapshot_bound(&sample(), 3, 4, &binding()).unwrap();
+    for cut in 0..bytes.len() {
+        assert!(decode_snapshot(&bytes[..cut]).is_err(), "truncation at {cut} accepted");
+    }
+    for i in 0..bytes.len() {
+        for bit in 0..8 {
+            let mut v = bytes.clone();
+            v[i] ^= 1 << bit;
+            assert!(decode_snapshot(&v).is_err(), "flip of bit {bit} of byte {i} accepted");
+        }
+    }
+}
+
+#[test]
+fn malformed_bindings_are_refused() {
+    for (tick, lot) in [("", "1"), ("1", ""), ("1e-2", "1"), ("0.01", &"9".repeat(65)[..])] {
+        let bad = SnapshotBinding { tick_size: tick.into(), lot_size: lot.into(), ..binding() };
+        assert!(matches!(
+            encode_snapshot_bound(&sample(), 1, 1, &bad),
+            Err(SnapshotError::InvalidBinding(_))
+        ));
+    }
+    // A resealed snapshot whose tick text is not a decimal: rejected after the CRC.
+    let mut bytes = encode_snapshot_bound(&sample(), 1, 1, &binding()).unwrap();
+    let n = usize::from(u16::from_le_bytes([bytes[16], bytes[17]]));
+    let at = 42 + n + 16 + 1 + 1; // order_count end, journal_id, tick length, "0" of "0.01"
+    assert_eq!(bytes[at], b'.');
+    bytes[at] = b'x';
+    bytes.truncate(bytes.len() - 4);
+    assert!(matches!(decode_snapshot(&reseal(bytes)), Err(SnapshotError::InvalidBinding(_))));
 }

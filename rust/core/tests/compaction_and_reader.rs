@@ -225,3 +225,29 @@ fn a_large_bulk_read_while_a_writer_appends_returns_every_entry_exactly() {
     }
     check_payloads_upto_end(&j);
 }
+
+/// Snapshots are bound to a journal by its header identity: no compaction (plain or
+/// salvaging) and no reopen may change it, and two journals never share one.
+#[test]
+fn compaction_keeps_the_journal_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sealed_journal(dir.path(), 10);
+    let id = pinnacle_core::read_journal_id(&p).unwrap().expect("new journals have an identity");
+    let j = Journal::open(&p, small_opts()).unwrap();
+    assert_eq!(j.journal_id(), Some(id));
+    j.compact(5).unwrap();
+    assert_eq!(j.journal_id(), Some(id));
+    j.close().unwrap();
+    assert_eq!(pinnacle_core::read_journal_id(&p).unwrap(), Some(id));
+    let mut img = std::fs::read(&p).unwrap();
+    img[4096 + 100] ^= 0x40; // inside an entry: skip_corrupted salvages around it
+    std::fs::write(&p, &img).unwrap();
+    let j = Journal::open(&p, mode_opts(RecoveryMode::SkipCorrupted)).unwrap();
+    let kept = seqs(&j);
+    j.compact(kept[1]).unwrap();
+    assert_eq!(j.journal_id(), Some(id));
+    j.close().unwrap();
+    assert_eq!(Journal::open(&p, small_opts()).unwrap().journal_id(), Some(id));
+    let other = Journal::open(dir.path().join("other.journal"), small_opts()).unwrap();
+    assert!(other.journal_id().is_some_and(|o| o != id));
+}

@@ -35,19 +35,19 @@ impl PyOrderBook {
         price: Grid,
         qty: Grid,
         journal: Option<Py<PyJournal>>,
-    ) -> Self {
+    ) -> PyResult<Self> {
         let symbol = book.symbol().to_string();
         let core = journal.as_ref().map(|j| j.get().core().clone());
         let blocking = core.as_ref().is_some_and(|j| j.options().sync == SyncPolicy::Always);
         let _ = py;
-        PyOrderBook {
-            inner: Arc::new(JournaledBook::new(book, core)),
+        Ok(PyOrderBook {
+            inner: Arc::new(JournaledBook::new(book, core).map_err(engine_err)?),
             price,
             qty,
             symbol,
             journal: parking_lot::Mutex::new(journal),
             blocking: AtomicBool::new(blocking),
-        }
+        })
     }
 
     fn run(&self, py: Python<'_>, op: Op) -> PyResult<Outcome> {
@@ -148,7 +148,7 @@ impl PyOrderBook {
             None => Grid::parse(PyString::new(py, "1").as_any(), "lot_size")?,
         };
         let book = OrderBook::new(&symbol).map_err(|e| invalid(e.to_string()))?;
-        Ok(Self::build(py, book, price, qty, journal))
+        Self::build(py, book, price, qty, journal)
     }
 
     /// Adds a limit order; a crossing order trades first. Returns the fills.
@@ -285,12 +285,12 @@ impl PyOrderBook {
     }
 
     #[getter]
-    fn tick_size(&self) -> String {
+    pub(crate) fn tick_size(&self) -> String {
         self.price.text()
     }
 
     #[getter]
-    fn lot_size(&self) -> String {
+    pub(crate) fn lot_size(&self) -> String {
         self.qty.text()
     }
 
@@ -348,10 +348,11 @@ impl PyOrderBook {
     fn copy(&self, py: Python<'_>) -> PyResult<Self> {
         self.owned()?;
         let book = self.inner.with_book(|b| b.clone());
-        Ok(Self::build(py, book, self.price, self.qty, None))
+        Self::build(py, book, self.price, self.qty, None)
     }
 
-    /// Encodes the live book (writers wait meanwhile): (snapshot bytes, covered seq).
+    /// Encodes the live book (writers wait meanwhile): (snapshot bytes, covered seq). The
+    /// snapshot records the journal's identity and the book's tick and lot size.
     #[pyo3(signature = (created_ns=None))]
     fn snapshot_bytes<'py>(
         &self,
@@ -360,7 +361,8 @@ impl PyOrderBook {
     ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
         self.owned()?;
         let ts = Self::ts(created_ns)?;
-        let (bytes, seq) = py.detach(|| self.inner.snapshot_bytes(ts));
+        let (tick, lot) = (self.price.text(), self.qty.text());
+        let (bytes, seq) = py.detach(|| self.inner.snapshot_bytes(ts, &tick, &lot)).map_err(engine_err)?;
         Ok((PyBytes::new(py, &bytes), seq))
     }
 
@@ -388,7 +390,7 @@ impl PyOrderBook {
         let qty = Grid::parse(lot_size, "lot_size")?;
         let p = convert::Payloads::single(data, "data")?;
         let (book, meta) = py.detach(|| decode_snapshot(p.slices()[0])).map_err(snapshot_err)?;
-        Ok((Self::build(py, book, price, qty, None), meta.into()))
+        Ok((Self::build(py, book, price, qty, None)?, meta.into()))
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<bool> {

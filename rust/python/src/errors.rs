@@ -59,6 +59,11 @@ pub fn to_py(e: Error) -> PyErr {
     }
 }
 
+/// A journal identity as Python sees it: 32 hex digits, or None (0: no identity).
+pub fn journal_id_text(id: Option<u128>) -> Option<String> {
+    id.filter(|&i| i != 0).map(|i| format!("{i:032x}"))
+}
+
 const fn libc_eio() -> i32 {
     5
 }
@@ -70,7 +75,9 @@ pub fn engine_err(e: EngineError) -> PyErr {
         EngineError::Book(b) => OrderBookError::new_err(b.to_string()),
         EngineError::Journal(j) => to_py(j),
         EngineError::Snapshot(s) => snapshot_err(s),
-        EngineError::AlreadyJournaled => InvalidArgumentError::new_err(e.to_string()),
+        EngineError::AlreadyJournaled | EngineError::JournalTaken => {
+            InvalidArgumentError::new_err(e.to_string())
+        }
         EngineError::Replay { .. } | EngineError::UnexpectedKind { .. } | EngineError::Gap { .. } => {
             CorruptionError::new_err(e.to_string())
         }

@@ -2,7 +2,7 @@
 
 use crate::convert::{self, with_payload};
 use crate::entry::{entry_array, entry_at, PyEntry, PyRecoveryReport};
-use crate::errors::{invalid, IntoPyResult};
+use crate::errors::{invalid, journal_id_text, IntoPyResult};
 use pinnacle_core::{Columns, Journal, JournalOptions, SyncPolicy};
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -24,6 +24,18 @@ impl PyJournal {
     /// ForkedHandleError in a forked child, before anything takes a lock.
     fn owned(&self) -> PyResult<()> {
         self.inner.check_owner().py()
+    }
+
+    /// Direct appends to a journal an order book writes would make it unrecoverable.
+    fn check_unowned(&self) -> PyResult<()> {
+        if self.inner.is_claimed() {
+            return Err(invalid(format!(
+                "{} journals an order book: only the book appends to it (a foreign entry would make \
+                 its recovery fail); append your own records to a separate Journal",
+                self.inner.path().display()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -85,6 +97,7 @@ impl PyJournal {
     ) -> PyResult<u64> {
         self.owned()?;
         let ts = timestamp_ns;
+        self.check_unowned()?;
         if self.always {
             // Blocks on fdatasync: release the GIL around it.
             let p = convert::Payloads::single(payload, "payload")?;
@@ -105,6 +118,7 @@ impl PyJournal {
     ) -> PyResult<(u64, u64)> {
         self.owned()?;
         let ts = timestamp_ns;
+        self.check_unowned()?;
         let p = convert::payloads(payloads)?;
         if p.len() == 0 {
             return Err(invalid("payloads must not be empty: append_many needs at least one payload"));
@@ -167,6 +181,19 @@ impl PyJournal {
     ) -> PyResult<u64> {
         self.owned()?;
         py.detach(|| self.inner.compact(keep_from_seq)).py()
+    }
+
+    /// The journal's random identity (32 hex digits), recorded in its snapshots; None
+    /// for a journal created before identities existed.
+    #[getter]
+    fn journal_id(&self) -> Option<String> {
+        journal_id_text(self.inner.journal_id())
+    }
+
+    /// True while an order book journals into this journal (direct appends are refused).
+    #[getter]
+    fn owned_by_book(&self) -> bool {
+        self.inner.is_claimed()
     }
 
     #[getter]

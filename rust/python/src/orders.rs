@@ -110,15 +110,25 @@ pub struct PySnapshotInfo {
     pub(crate) created_ns: i64,
     pub(crate) symbol: String,
     pub(crate) order_count: u64,
+    /// The identity of the journal the snapshot belongs to (None: format 1 or a journal
+    /// without identity).
+    pub(crate) journal_id: Option<String>,
+    /// The grid recorded in the snapshot (None: format 1).
+    pub(crate) tick_size: Option<String>,
+    pub(crate) lot_size: Option<String>,
 }
 
 impl From<SnapshotMeta> for PySnapshotInfo {
     fn from(m: SnapshotMeta) -> Self {
+        let b = m.binding;
         PySnapshotInfo {
             covered_seq: m.covered_seq,
             created_ns: m.created_ns,
             symbol: m.symbol,
             order_count: m.order_count,
+            journal_id: crate::errors::journal_id_text(b.as_ref().map(|b| b.journal_id)),
+            tick_size: b.as_ref().map(|b| b.tick_size.clone()),
+            lot_size: b.map(|b| b.lot_size),
         }
     }
 }

@@ -46,14 +46,15 @@ impl PyShadowBook {
         let from = from_seq;
         base.core().check_owner().map_err(engine_err)?;
         let book = base.core().with_book(|b| b.clone());
+        let (tick, lot) = (base.tick_size(), base.lot_size());
         let (shadow, path) = if let Ok(j) = journal_path.cast::<PyJournal>() {
             let journal = j.get().core().clone();
             journal.check_owner().map_err(to_py)?;
             let path = journal.path().to_path_buf();
-            (py.detach(|| ShadowBook::of_journal(book, &journal, from)), path)
+            (py.detach(|| ShadowBook::of_journal(book, &journal, from, &tick, &lot)), path)
         } else {
             let path = convert::journal_path(journal_path)?;
-            (py.detach(|| ShadowBook::new(book, &path, from)), path)
+            (py.detach(|| ShadowBook::new(book, &path, from, &tick, &lot)), path)
         };
         let shadow = shadow.map_err(engine_err)?;
         let owner = Owner::current();

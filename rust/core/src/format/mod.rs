@@ -1,7 +1,7 @@
 //! The journal's on-disk format (see docs/format.md). All integers are little-endian.
 //!
 //! ```text
-//! [0, 4096)        file header page: two 64-byte header slots, at 0 and 512 (separate sectors)
+//! [0, 4096)        file header page: two header slots (128 bytes), at 0 and 512 (separate sectors)
 //! [4096, ...)      entries, each 8-byte aligned, back to back
 //! then             zero fill up to the preallocated file length
 //! ```

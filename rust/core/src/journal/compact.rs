@@ -104,6 +104,7 @@ impl Journal {
                 durable_end: new_end as u64,
                 created_ns: plan.header.created_ns,
                 max_entry_size: plan.header.max_entry_size,
+                journal_id: plan.header.journal_id,
             };
             write_fresh_header(&file, &tmp, &header)?;
             sys::datasync(&file, &tmp)?;
@@ -198,6 +199,7 @@ fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Re
         durable_end: new_end as u64,
         created_ns: st.header.created_ns,
         max_entry_size: st.header.max_entry_size,
+        journal_id: st.header.journal_id,
     };
     let tmp = temp_path(path, "compact");
     let file = LockFd::new(sys::create_new(&tmp)?);

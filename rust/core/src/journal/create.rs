@@ -3,7 +3,7 @@
 //! A journal path therefore never holds a half-written header.
 
 use crate::error::{Error, Result};
-use crate::format::header::{Header, HEADER_SIZE, SLOT_OFFSETS};
+use crate::format::header::{new_journal_id, Header, HEADER_SIZE, SLOT_OFFSETS};
 use crate::options::JournalOptions;
 use crate::sys;
 use std::fs::File;
@@ -43,6 +43,8 @@ pub(crate) fn create(path: &Path, opts: &JournalOptions) -> Result<()> {
             durable_end: HEADER_SIZE as u64,
             created_ns: crate::wall_clock_ns(),
             max_entry_size: opts.max_entry_size,
+            journal_id: new_journal_id()
+                .map_err(|e| Error::io("read /dev/urandom (journal identity)", path, e))?,
         };
         write_fresh_header(&file, path, &header)?;
         sys::datasync(&file, path)?;

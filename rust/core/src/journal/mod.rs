@@ -12,7 +12,26 @@ pub(crate) mod state;
 pub(crate) mod sync;
 pub mod writer;
 
+use crate::error::{Error, Result};
 use crate::format::entry::EntryRef;
+use crate::format::header::{self, SlotError, HEADER_SIZE};
+use std::path::Path;
+
+/// The identity recorded in the header of the journal file at `path` (None for a
+/// version-1 journal), read without opening it for writing.
+pub fn read_journal_id(path: &Path) -> Result<Option<u128>> {
+    use std::io::Read;
+    let mut page = vec![0u8; HEADER_SIZE];
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    f.read_exact(&mut page).map_err(|e| Error::io("read", path, e))?;
+    match header::choose(&page) {
+        Ok(c) => Ok(Some(c.header.journal_id).filter(|&id| id != 0)),
+        Err(SlotError::Version(version)) => {
+            Err(Error::UnsupportedVersion { path: path.to_path_buf(), version })
+        }
+        Err(e) => Err(Error::corruption(path, 0, format!("unreadable journal header: {e:?}"))),
+    }
+}
 
 /// Entries copied out of a journal, column by column (one row per entry). Payload `i` is
 /// `data[offsets[i]..offsets[i + 1]]`.

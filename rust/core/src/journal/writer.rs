@@ -22,6 +22,7 @@ use crate::sys;
 use parking_lot::Mutex;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,6 +40,8 @@ pub struct Journal {
     syncer: Mutex<Option<SyncThread>>,
     prefaulter: Mutex<Option<Prefaulter>>,
     owner: Owner,
+    /// Set while an order book journals into this handle (see [`Journal::claim`]).
+    claimed: AtomicBool,
 }
 
 fn header_error(path: &Path, e: SlotError) -> Error {
@@ -139,7 +142,13 @@ impl Journal {
             _ => None,
         };
         let prefaulter = Prefaulter::spawn(publish);
-        Ok(Journal { shared, syncer: Mutex::new(syncer), prefaulter: Mutex::new(prefaulter), owner })
+        Ok(Journal {
+            shared,
+            syncer: Mutex::new(syncer),
+            prefaulter: Mutex::new(prefaulter),
+            claimed: AtomicBool::new(false),
+            owner,
+        })
     }
 
     fn check_payload(&self, len: usize) -> Result<()> {
@@ -307,6 +316,28 @@ impl Journal {
     /// The process the handle belongs to.
     pub fn owner(&self) -> Owner {
         self.owner
+    }
+
+    /// The journal's random 128-bit identity, fixed at creation and kept by compaction;
+    /// None for a journal created before identities existed (format version 1).
+    pub fn journal_id(&self) -> Option<u128> {
+        self.with_state(|s| Some(s.header.journal_id).filter(|&id| id != 0))
+    }
+
+    /// Marks the journal as owned by one consumer (an order book); false if it already
+    /// is. Advisory: the owner's appends go through as before, and bindings refuse other
+    /// appends while [`Journal::is_claimed`].
+    pub fn claim(&self) -> bool {
+        !self.claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// Ends the claim taken by [`Journal::claim`].
+    pub fn release_claim(&self) {
+        self.claimed.store(false, Ordering::Release);
+    }
+
+    pub fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
     }
 
     fn with_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
