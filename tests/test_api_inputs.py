@@ -263,6 +263,12 @@ def _check(t: Target, call: Call, value: object) -> None:
     assert t.state() == before, f"state changed by a refused call: {where}"
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative paths (a config's default ``dataDirectory``) land in the test's own directory."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def target(tmp_path: Path) -> Any:
     j = Journal(tmp_path / "j.journal")

@@ -39,14 +39,18 @@ def fill(book: OrderBook, n: int, base: int = 0) -> None:
 
 
 def make(data: Path, *, snapshot: bool = True, extra: int = 5) -> OrderBook:
-    """A directory with one symbol: 10 orders, a snapshot, `extra` more; returns a copy."""
-    with open_pm(data) as pm:
+    """A directory with one symbol: 10 orders, a snapshot, `extra` more; returns a copy.
+    Shut down without the closing snapshot, so the `extra` orders stay to be replayed."""
+    pm = open_pm(data)
+    try:
         book = pm.order_book(SYM, "0.01", "1")
         fill(book, 10)
         if snapshot:
             pm.snapshot(SYM)
         fill(book, extra, base=100)
         return book.copy()
+    finally:
+        pm.shutdown(snapshot=False)
 
 
 def recover(data: Path) -> tuple[OrderBook, list[str]]:
