@@ -26,6 +26,9 @@ pub enum Error {
     InvalidArgument(String),
     /// Entries a reader had not seen yet were removed by compaction.
     Compacted { path: PathBuf, wanted_seq: u64, first_seq: u64 },
+    /// Memory for a result could not be had (sizes come from files, so this is an error
+    /// the caller sees, never an abort); nothing was changed.
+    OutOfMemory { bytes: usize, what: &'static str },
 }
 
 impl Error {
@@ -39,6 +42,14 @@ impl Error {
 
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
+    }
+
+    /// Reserves room for `additional` more items in `v`, or says how much was wanted.
+    pub fn reserve<T>(v: &mut Vec<T>, additional: usize, what: &'static str) -> Result<()> {
+        v.try_reserve(additional).map_err(|_| Error::OutOfMemory {
+            bytes: v.len().saturating_add(additional).saturating_mul(std::mem::size_of::<T>()),
+            what,
+        })
     }
 
     /// The OS error number, where there is one.
@@ -82,6 +93,9 @@ impl fmt::Display for Error {
                 "entries from seq {wanted_seq} were compacted away in {} (it now starts at seq {first_seq})",
                 path.display()
             ),
+            Error::OutOfMemory { bytes, what } => {
+                write!(f, "out of memory: cannot allocate {bytes} bytes for {what}")
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ pub(crate) mod state;
 pub(crate) mod sync;
 pub mod writer;
 
+use crate::error::{Error, Result};
 use crate::format::entry::EntryRef;
 
 /// Entries copied out of a journal, column by column (one row per entry). Payload `i` is
@@ -42,23 +43,21 @@ impl Default for Columns {
 impl Columns {
     /// Columns with room for `entries` entries and `payload_bytes` of payload, asking for
     /// transparent huge pages on the large buffers: on a VM a fresh 4 KiB page can cost
-    /// ~3 µs to fault in, which would dominate a bulk read.
-    pub fn with_capacity(entries: usize, payload_bytes: usize) -> Columns {
-        let mut offsets = Vec::with_capacity(entries + 1);
-        offsets.push(0);
-        let c = Columns {
-            seq: Vec::with_capacity(entries),
-            kind: Vec::with_capacity(entries),
-            flags: Vec::with_capacity(entries),
-            timestamp_ns: Vec::with_capacity(entries),
-            offsets,
-            data: Vec::with_capacity(payload_bytes),
-        };
+    /// ~3 µs to fault in, which would dominate a bulk read. The sizes come from a file, so
+    /// a reservation that fails is `Error::OutOfMemory`, not an abort.
+    pub fn try_with_capacity(entries: usize, payload_bytes: usize) -> Result<Columns> {
+        let mut c = Columns::default();
+        Error::reserve(&mut c.seq, entries, "the seq column")?;
+        Error::reserve(&mut c.kind, entries, "the kind column")?;
+        Error::reserve(&mut c.flags, entries, "the flags column")?;
+        Error::reserve(&mut c.timestamp_ns, entries, "the timestamp column")?;
+        Error::reserve(&mut c.offsets, entries, "the payload offsets")?;
+        Error::reserve(&mut c.data, payload_bytes, "the payload bytes")?;
         crate::sys::advise_hugepages(&c.seq);
         crate::sys::advise_hugepages(&c.timestamp_ns);
         crate::sys::advise_hugepages(&c.offsets);
         crate::sys::advise_hugepages(&c.data);
-        c
+        Ok(c)
     }
 
     pub fn len(&self) -> usize {
@@ -100,12 +99,22 @@ impl Columns {
         ]
     }
 
-    pub(crate) fn push(&mut self, e: &EntryRef<'_>) {
+    /// Appends one row. Every column grows fallibly (amortised doubling, as `Vec::push`), so
+    /// a huge journal read into memory is `Error::OutOfMemory`, never an abort.
+    #[inline]
+    pub(crate) fn push(&mut self, e: &EntryRef<'_>) -> Result<()> {
+        Error::reserve(&mut self.seq, 1, "the seq column")?;
+        Error::reserve(&mut self.kind, 1, "the kind column")?;
+        Error::reserve(&mut self.flags, 1, "the flags column")?;
+        Error::reserve(&mut self.timestamp_ns, 1, "the timestamp column")?;
+        Error::reserve(&mut self.offsets, 1, "the payload offsets")?;
+        Error::reserve(&mut self.data, e.payload.len(), "the payload bytes")?;
         self.seq.push(e.seq);
         self.kind.push(e.kind);
         self.flags.push(e.flags);
         self.timestamp_ns.push(e.timestamp_ns);
         self.data.extend_from_slice(e.payload);
         self.offsets.push(self.data.len() as u64);
+        Ok(())
     }
 }
