@@ -263,9 +263,15 @@ def test_reader_sees_appends_and_never_partial_entries(jpath: Path) -> None:
 def test_version_and_repr(jpath: Path) -> None:
     assert pinnacle.__version__
     with Journal(jpath) as j:
+        assert j.recovery_report.summary() == "no entries, mode tolerate_tail"
         j.append(1, b"x")
         assert "entries=1" in repr(j)
         assert "seq=1" in repr(next(iter(j.read())))
-        assert "1 entries" in j.recovery_report.summary() or j.recovery_report.clean
+    with Journal(jpath) as j:
+        # The report describes what this open found: the entry appended before.
+        assert j.recovery_report.summary() == "1 entries (seq 1..=1), mode tolerate_tail"
+        assert j.recovery_report.clean
+        assert repr(j.recovery_report) == "RecoveryReport(1 entries (seq 1..=1), mode tolerate_tail)"
         d = j.recovery_report.as_dict()
         assert d["mode"] == "tolerate_tail"
+        assert (d["entries"], d["first_seq"], d["last_seq"]) == (1, 1, 1)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinnacle._core import Entry, JournalReader
-from pinnacle.errors import PinnacleError
+from pinnacle.errors import EntriesCompactedError, PinnacleError
 
 JOURNAL_MAGIC = b"PNCLJRNL"
 HEADER_SIZE = 4096
@@ -387,7 +387,11 @@ def list_entries(
     """Entries with ``from_seq <= seq <= to_seq`` that ``accept`` accepts, at most
     ``limit`` of them; and whether more matched. Read-only."""
     out: list[Entry] = []
-    with JournalReader(path, from_seq) as reader:
+    try:
+        reader = JournalReader(path, from_seq)
+    except EntriesCompactedError:
+        reader = JournalReader(path)  # what is held from from_seq on starts at the first held
+    with reader:
         while batch := reader.poll(4096):
             for e in batch:
                 if to_seq is not None and e.seq > to_seq:

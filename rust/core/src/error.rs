@@ -29,6 +29,9 @@ pub enum Error {
     /// The handle was opened in another process (process `pid`, before a fork): handles
     /// do not cross a fork.
     Forked { path: PathBuf, pid: u32 },
+    /// Memory for a result could not be had (sizes come from files, so this is an error
+    /// the caller sees, never an abort); nothing was changed.
+    OutOfMemory { bytes: usize, what: &'static str },
 }
 
 impl Error {
@@ -48,6 +51,14 @@ impl Error {
     pub fn is_out_of_space(&self) -> bool {
         matches!(self.errno(), Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG))
             && matches!(self, Error::Io { .. })
+    }
+
+    /// Reserves room for `additional` more items in `v`, or says how much was wanted.
+    pub fn reserve<T>(v: &mut Vec<T>, additional: usize, what: &'static str) -> Result<()> {
+        v.try_reserve(additional).map_err(|_| Error::OutOfMemory {
+            bytes: v.len().saturating_add(additional).saturating_mul(std::mem::size_of::<T>()),
+            what,
+        })
     }
 
     /// The OS error number, where there is one.
@@ -101,6 +112,9 @@ impl fmt::Display for Error {
                 path.display(),
                 std::process::id()
             ),
+            Error::OutOfMemory { bytes, what } => {
+                write!(f, "out of memory: cannot allocate {bytes} bytes for {what}")
+            }
         }
     }
 }

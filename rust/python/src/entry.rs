@@ -1,6 +1,7 @@
 //! Entries and recovery reports as Python objects, and columns as numpy arrays.
 
-use numpy::{PyArray1, PyArrayMethods};
+use crate::errors::IntoPyResult;
+use numpy::PyArray1;
 use pinnacle_core::{Columns, RecoveryReport, FLAG_CHECKPOINT};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -39,53 +40,57 @@ impl PyEntry {
     }
 }
 
-pub fn entry_at(py: Python<'_>, c: &Columns, i: usize) -> PyEntry {
-    PyEntry {
+/// A `bytes` copy of `data`; a failed allocation is `MemoryError` (payloads are sized by
+/// the file, up to 1 GiB), where `PyBytes::new` would panic.
+pub fn bytes_copy<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    // A slice is never longer than isize::MAX bytes, so the length converts exactly.
+    // SAFETY: the pointer and length describe `data`, which CPython copies; the result is
+    // a new reference (or NULL with an exception set, which becomes the Err).
+    unsafe {
+        let ptr = pyo3::ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as isize);
+        Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
+    }
+}
+
+pub fn entry_at(py: Python<'_>, c: &Columns, i: usize) -> PyResult<PyEntry> {
+    Ok(PyEntry {
         seq: c.seq[i],
         kind: c.kind[i],
         timestamp_ns: c.timestamp_ns[i],
         flags: c.flags[i],
-        payload: PyBytes::new(py, c.payload(i)).unbind(),
-    }
+        payload: bytes_copy(py, c.payload(i))?.unbind(),
+    })
 }
 
 pub fn entry_list(py: Python<'_>, c: &Columns) -> PyResult<Vec<Py<PyEntry>>> {
-    (0..c.len()).map(|i| Py::new(py, entry_at(py, c, i))).collect()
+    (0..c.len()).map(|i| Py::new(py, entry_at(py, c, i)?)).collect()
 }
 
-/// Columns as `pinnacle.EntryArray`: seq, kind, timestamp_ns, flags, length (1-D) and
-/// payload (2-D uint8, one zero-padded row per entry).
+/// Columns as `pinnacle.EntryArray`: seq, kind, timestamp_ns, flags, length (one per
+/// entry), offsets (one more) and data (every payload back to back). Memory is the
+/// columns' own plus 4 bytes per entry: nothing is padded here (`EntryArray.payload`
+/// builds the padded 2-D form on demand, in Python).
 pub fn entry_array<'py>(py: Python<'py>, c: Columns) -> PyResult<Bound<'py, PyAny>> {
     let n = c.len();
-    let (width, lengths, padded) = py.detach(move || {
-        let mut lengths: Vec<u32> = Vec::with_capacity(n);
-        pinnacle_core::sys::advise_hugepages(&lengths);
-        lengths.extend(c.offsets.windows(2).map(|w| (w[1] - w[0]) as u32));
-        let (shortest, longest) = lengths.iter().fold((u32::MAX, 0), |(lo, hi), &l| (lo.min(l), hi.max(l)));
-        let width = longest as usize;
-        let padded = if n == 0 || shortest == longest {
-            c.data
-        } else {
-            let mut p = Vec::with_capacity(n * width);
-            pinnacle_core::sys::advise_hugepages(&p);
-            p.resize(n * width, 0);
-            for (i, row) in p.chunks_exact_mut(width.max(1)).enumerate().take(n) {
-                row[..lengths[i] as usize].copy_from_slice(c.payload(i));
-            }
-            p
-        };
-        (width, lengths, (padded, c.seq, c.kind, c.timestamp_ns, c.flags))
-    });
-    let (data, seq, kind, ts, flags) = padded;
-    let payload = PyArray1::from_vec(py, data).reshape([n, width])?;
+    let lengths = py
+        .detach(|| {
+            let mut lengths: Vec<u32> = Vec::new();
+            pinnacle_core::Error::reserve(&mut lengths, n, "the length column")?;
+            pinnacle_core::sys::advise_hugepages(&lengths);
+            // A payload is at most 1 GiB (MAX_PAYLOAD_LIMIT), so its length fits a u32.
+            lengths.extend(c.offsets.windows(2).map(|w| (w[1] - w[0]) as u32));
+            Ok(lengths)
+        })
+        .py()?;
     let cls = py.import("pinnacle._types")?.getattr("EntryArray")?;
     cls.call1((
-        PyArray1::from_vec(py, seq),
-        PyArray1::from_vec(py, kind),
-        PyArray1::from_vec(py, ts),
-        PyArray1::from_vec(py, flags),
+        PyArray1::from_vec(py, c.seq),
+        PyArray1::from_vec(py, c.kind),
+        PyArray1::from_vec(py, c.timestamp_ns),
+        PyArray1::from_vec(py, c.flags),
         PyArray1::from_vec(py, lengths),
-        payload,
+        PyArray1::from_vec(py, c.offsets),
+        PyArray1::from_vec(py, c.data),
     ))
 }
 

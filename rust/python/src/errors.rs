@@ -4,7 +4,7 @@
 
 use pinnacle_book::{EngineError, SnapshotError};
 use pinnacle_core::Error;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyMemoryError, PyTypeError};
 use pyo3::{import_exception, PyErr};
 
 import_exception!(pinnacle.errors, CorruptionError);
@@ -56,6 +56,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::InvalidArgument(_) => InvalidArgumentError::new_err(msg),
         Error::Compacted { .. } => EntriesCompactedError::new_err(msg),
         Error::Forked { .. } => ForkedHandleError::new_err(msg),
+        Error::OutOfMemory { .. } => PyMemoryError::new_err(msg),
     }
 }
 

@@ -139,8 +139,15 @@ impl PyJournal {
         self.owned()?;
         let Some((seq, _)) = self.inner.last_checkpoint().py()? else { return Ok(None) };
         let mut c = Columns::default();
-        self.inner.read_into(seq, 1, &mut c).py()?;
-        Ok((c.len() == 1).then(|| entry_at(py, &c, 0)))
+        match self.inner.read_into(seq, 1, &mut c) {
+            // Compacted away since it was looked up: no checkpoint is held any more.
+            Err(pinnacle_core::Error::Compacted { .. }) => return Ok(None),
+            r => r.py()?,
+        };
+        if c.len() == 1 && c.seq[0] == seq {
+            return entry_at(py, &c, 0).map(Some);
+        }
+        Ok(None)
     }
 
     /// Makes everything appended so far durable.
@@ -150,6 +157,8 @@ impl PyJournal {
     }
 
     /// Iterates the entries with seq >= from_seq (entries appended meanwhile included).
+    /// from_seq 0 starts at the oldest entry held; a from_seq before it raises
+    /// EntriesCompactedError, as does a compaction that overtakes the iteration.
     #[pyo3(signature = (from_seq=0))]
     fn read(&self, #[pyo3(from_py_with = convert::from_seq)] from_seq: u64) -> PyResult<EntryIterator> {
         self.owned()?;
@@ -161,7 +170,8 @@ impl PyJournal {
         })
     }
 
-    /// Every entry with seq >= from_seq as a pinnacle.EntryArray of numpy columns.
+    /// Every entry with seq >= from_seq as a pinnacle.EntryArray of numpy columns (the
+    /// payloads back to back: memory in proportion to the data). from_seq as for read.
     #[pyo3(signature = (from_seq=0))]
     fn read_array<'py>(
         &self,
@@ -347,7 +357,7 @@ impl EntryIterator {
             }
             *next = batch.seq[batch.len() - 1] + 1;
         }
-        let e = entry_at(py, batch, *pos);
+        let e = entry_at(py, batch, *pos)?;
         *pos += 1;
         Ok(Some(e))
     }

@@ -7,7 +7,7 @@ use pinnacle_core::fork::Owner;
 use pinnacle_core::{Columns, JournalReader};
 use pyo3::prelude::*;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[pyclass(name = "JournalReader", module = "pinnacle._core", frozen)]
 pub struct PyJournalReader {
@@ -65,6 +65,7 @@ impl PyJournalReader {
     }
 
     /// Like poll, but waits up to timeout_s seconds for at least one entry; [] on timeout.
+    /// A timeout too large for the clock (inf included) waits until an entry arrives.
     #[pyo3(signature = (timeout_s, max_entries=None))]
     fn wait(
         &self,
@@ -72,21 +73,23 @@ impl PyJournalReader {
         timeout_s: f64,
         #[pyo3(from_py_with = convert::max_entries)] max_entries: Option<usize>,
     ) -> PyResult<Vec<Py<PyEntry>>> {
-        if !(timeout_s.is_finite() && timeout_s >= 0.0) {
-            return Err(invalid(format!("timeout_s must be a finite number >= 0, got {timeout_s}")));
+        if timeout_s.is_nan() || timeout_s < 0.0 {
+            return Err(invalid(format!("timeout_s must be a number >= 0, got {timeout_s}")));
         }
         let max = max_entries.unwrap_or(usize::MAX);
-        let timeout = Duration::from_secs_f64(timeout_s);
+        // None (wait until an entry arrives) when the timeout exceeds what a Duration or
+        // the clock can hold: past ~584 billion years no caller can tell the difference.
+        let deadline =
+            Duration::try_from_secs_f64(timeout_s).ok().and_then(|t| Instant::now().checked_add(t));
         // Wait in short slices so Ctrl-C (a pending signal) is seen promptly.
-        let deadline = std::time::Instant::now() + timeout;
+        const SLICE: Duration = Duration::from_millis(100);
         loop {
-            let slice =
-                deadline.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(100));
+            let slice = deadline.map_or(SLICE, |d| d.saturating_duration_since(Instant::now()).min(SLICE));
             let c = self.with(py, |r| {
                 let mut c = Columns::default();
                 r.wait(slice, max, &mut c).map(|_| c)
             })?;
-            if !c.is_empty() || std::time::Instant::now() >= deadline {
+            if !c.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
                 return entry_list(py, &c);
             }
             py.check_signals()?;

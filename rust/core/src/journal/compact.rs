@@ -212,7 +212,10 @@ fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Re
             file.write_all_at(&st.map.bytes()[a..b], at).map_err(|e| Error::io("write", &tmp, e))?;
             if i > 0 {
                 // A new run after the first follows a removed range.
-                let mut first = st.map.bytes()[a..a + st.entry_at(a).map_or(0, |e| e.total_len)].to_vec();
+                let mut first = Vec::new();
+                let entry = &st.map.bytes()[a..a + st.entry_at(a).map_or(0, |e| e.total_len)];
+                Error::reserve(&mut first, entry.len(), "an entry being copied")?;
+                first.extend_from_slice(entry);
                 mark_after_gap(&mut first);
                 file.write_all_at(&first, at).map_err(|e| Error::io("write", &tmp, e))?;
             }

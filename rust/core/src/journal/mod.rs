@@ -61,23 +61,34 @@ impl Default for Columns {
 impl Columns {
     /// Columns with room for `entries` entries and `payload_bytes` of payload, asking for
     /// transparent huge pages on the large buffers: on a VM a fresh 4 KiB page can cost
-    /// ~3 µs to fault in, which would dominate a bulk read.
-    pub fn with_capacity(entries: usize, payload_bytes: usize) -> Columns {
-        let mut offsets = Vec::with_capacity(entries + 1);
-        offsets.push(0);
-        let c = Columns {
-            seq: Vec::with_capacity(entries),
-            kind: Vec::with_capacity(entries),
-            flags: Vec::with_capacity(entries),
-            timestamp_ns: Vec::with_capacity(entries),
-            offsets,
-            data: Vec::with_capacity(payload_bytes),
-        };
+    /// ~3 µs to fault in, which would dominate a bulk read. The sizes come from a file, so
+    /// a reservation that fails is `Error::OutOfMemory`, not an abort.
+    pub fn try_with_capacity(entries: usize, payload_bytes: usize) -> Result<Columns> {
+        let mut c = Columns::default();
+        c.reserve_rows(entries)?;
+        Error::reserve(&mut c.data, payload_bytes, "the payload bytes")?;
         crate::sys::advise_hugepages(&c.seq);
         crate::sys::advise_hugepages(&c.timestamp_ns);
         crate::sys::advise_hugepages(&c.offsets);
         crate::sys::advise_hugepages(&c.data);
-        c
+        Ok(c)
+    }
+
+    /// Room for `rows` more rows in every row column. The row columns always have the same
+    /// spare room (they start with none, every push takes one row of each, and a reservation
+    /// is exact and the same for all), so checking `seq` before a push covers them all.
+    pub(crate) fn reserve_rows(&mut self, rows: usize) -> Result<()> {
+        fn exact<T>(v: &mut Vec<T>, rows: usize, what: &'static str) -> Result<()> {
+            v.try_reserve_exact(rows).map_err(|_| Error::OutOfMemory {
+                bytes: v.len().saturating_add(rows).saturating_mul(std::mem::size_of::<T>()),
+                what,
+            })
+        }
+        exact(&mut self.seq, rows, "the seq column")?;
+        exact(&mut self.kind, rows, "the kind column")?;
+        exact(&mut self.flags, rows, "the flags column")?;
+        exact(&mut self.timestamp_ns, rows, "the timestamp column")?;
+        exact(&mut self.offsets, rows, "the payload offsets")
     }
 
     pub fn len(&self) -> usize {
@@ -119,12 +130,70 @@ impl Columns {
         ]
     }
 
-    pub(crate) fn push(&mut self, e: &EntryRef<'_>) {
+    /// Appends one row. Every column grows fallibly (doubling, as `Vec::push` does), so a
+    /// huge journal read into memory is `Error::OutOfMemory`, never an abort.
+    #[inline]
+    pub(crate) fn push(&mut self, e: &EntryRef<'_>) -> Result<()> {
+        if self.seq.len() == self.seq.capacity() || self.data.capacity() - self.data.len() < e.payload.len() {
+            self.grow(e.payload.len())?;
+        }
+        // No push below reallocates (see `reserve_rows`).
         self.seq.push(e.seq);
         self.kind.push(e.kind);
         self.flags.push(e.flags);
         self.timestamp_ns.push(e.timestamp_ns);
         self.data.extend_from_slice(e.payload);
         self.offsets.push(self.data.len() as u64);
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, payload: usize) -> Result<()> {
+        if self.seq.len() == self.seq.capacity() {
+            self.reserve_rows(self.seq.len().max(64))?;
+        }
+        Error::reserve(&mut self.data, payload, "the payload bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spares(c: &Columns) -> [usize; 5] {
+        [
+            c.seq.capacity() - c.seq.len(),
+            c.kind.capacity() - c.kind.len(),
+            c.flags.capacity() - c.flags.len(),
+            c.timestamp_ns.capacity() - c.timestamp_ns.len(),
+            c.offsets.capacity() - c.offsets.len(),
+        ]
+    }
+
+    #[test]
+    fn row_columns_keep_the_same_spare_room_through_growth_and_clear() {
+        for mut c in [Columns::default(), Columns::try_with_capacity(5, 3).unwrap()] {
+            for round in 0..3 {
+                for i in 0..1000u64 {
+                    let payload = vec![i as u8; (i % 7) as usize];
+                    let e = EntryRef {
+                        seq: i,
+                        timestamp_ns: 0,
+                        kind: 1,
+                        flags: 0,
+                        payload: &payload,
+                        total_len: 0,
+                    };
+                    c.push(&e).unwrap();
+                    let s = spares(&c);
+                    assert!(s.iter().all(|&x| x == s[0]), "round {round} row {i}: {s:?}");
+                    assert_eq!(c.payload(c.len() - 1), &payload[..]);
+                }
+                c.clear();
+                let s = spares(&c);
+                assert!(s.iter().all(|&x| x == s[0]), "after clear: {s:?}");
+            }
+        }
     }
 }

@@ -30,6 +30,9 @@ pub struct JournalReader {
     ino: u64,
     pos: usize,
     next_seq: u64,
+    /// Entries with a lower seq are consumed but not returned: a reader resuming from a
+    /// saved position never sees an older entry, even one appended after it opened.
+    from_seq: u64,
     max_payload: u32,
     stalled_since: Option<(usize, Instant)>,
     scratch: Vec<u8>,
@@ -40,17 +43,24 @@ pub struct JournalReader {
 
 enum Step {
     Entry,
+    /// A complete entry below `from_seq`, consumed without being returned.
+    Skipped,
     NothingYet,
     Incomplete,
 }
 
 impl JournalReader {
-    /// Opens `path` for tailing from the first entry with seq >= `from_seq` (the oldest
-    /// entry held when `from_seq` precedes it).
+    /// Opens `path` for tailing: only entries with seq >= `from_seq` are returned, those
+    /// already there and those appended later alike. `from_seq` 0 starts at the oldest
+    /// entry held; any other `from_seq` before it is `Error::Compacted` (those entries
+    /// were compacted away).
     pub fn open(path: impl AsRef<Path>, from_seq: u64) -> Result<JournalReader> {
         let path = path.as_ref().to_path_buf();
         let file = sys::open_existing(&path, false)?;
-        let mut r = Self::attach(path, file)?;
+        let mut r = Self::attach(path, file, from_seq)?;
+        if from_seq != 0 && from_seq < r.next_seq {
+            return Err(Error::Compacted { path: r.path, wanted_seq: from_seq, first_seq: r.next_seq });
+        }
         r.skip_to(from_seq)?;
         Ok(r)
     }
@@ -60,7 +70,7 @@ impl JournalReader {
     /// `path` no longer names the file with inode `ino` (compaction replaced it).
     pub(crate) fn open_at(path: &Path, ino: u64, pos: usize, next_seq: u64) -> Result<Option<JournalReader>> {
         let file = sys::open_existing(path, false)?;
-        let mut r = Self::attach(path.to_path_buf(), file)?;
+        let mut r = Self::attach(path.to_path_buf(), file, next_seq)?;
         if r.ino != ino || pos < HEADER_SIZE {
             return Ok(None);
         }
@@ -68,7 +78,7 @@ impl JournalReader {
         Ok(Some(r))
     }
 
-    fn attach(path: PathBuf, file: File) -> Result<JournalReader> {
+    fn attach(path: PathBuf, file: File, from_seq: u64) -> Result<JournalReader> {
         let meta = file.metadata().map_err(|e| Error::io("fstat", &path, e))?;
         if meta.len() < HEADER_SIZE as u64 {
             return Err(Error::corruption(&path, meta.len(), "file is too short to be a pinnacle journal"));
@@ -87,6 +97,7 @@ impl JournalReader {
             ino: meta.ino(),
             pos: HEADER_SIZE,
             next_seq: h.header.first_seq,
+            from_seq,
             max_payload: h.header.max_entry_size.min(MAX_PAYLOAD_LIMIT),
             stalled_since: None,
             scratch: Vec::new(),
@@ -100,16 +111,17 @@ impl JournalReader {
         let mut skipped = Columns::default();
         while self.next_seq < seq {
             skipped.clear();
-            if !matches!(self.step(&mut skipped)?, Step::Entry) {
+            if !matches!(self.step(&mut skipped)?, Step::Entry | Step::Skipped) {
                 break;
             }
         }
         Ok(())
     }
 
-    /// The sequence number the next returned entry will have.
+    /// The lowest sequence number the next returned entry can have (it is exactly that
+    /// unless a damaged range was skipped when the journal was compacted).
     pub fn next_seq(&self) -> u64 {
-        self.next_seq
+        self.next_seq.max(self.from_seq)
     }
 
     pub fn path(&self) -> &Path {
@@ -130,6 +142,7 @@ impl JournalReader {
         while n < max_entries {
             match self.step(out)? {
                 Step::Entry => n += 1,
+                Step::Skipped => {}
                 Step::NothingYet => {
                     if n == 0 && self.replaced()? {
                         continue;
@@ -138,7 +151,12 @@ impl JournalReader {
                 }
                 Step::Incomplete => {
                     if n == 0 {
-                        self.check_stall()?;
+                        match self.check_stall(out)? {
+                            Step::Entry => n += 1,
+                            Step::Skipped => {}
+                            Step::NothingYet | Step::Incomplete => break,
+                        }
+                        continue;
                     }
                     break;
                 }
@@ -150,18 +168,20 @@ impl JournalReader {
         Ok(n)
     }
 
-    /// Polls until at least one entry arrives or `timeout` passes.
+    /// Polls until at least one entry arrives or `timeout` passes. A timeout beyond the
+    /// clock's range (`Duration::MAX`, say) waits until an entry arrives.
     pub fn wait(&mut self, timeout: Duration, max_entries: usize, out: &mut Columns) -> Result<usize> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         let mut nap = Duration::from_micros(50);
         loop {
             let n = self.poll(max_entries, out)?;
             let now = Instant::now();
-            if n > 0 || now >= deadline {
+            if n > 0 || deadline.is_some_and(|d| now >= d) {
                 return Ok(n);
             }
-            std::thread::sleep(nap.min(deadline - now));
-            nap = (nap * 2).min(Duration::from_millis(5));
+            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
+            std::thread::sleep(nap.min(left));
+            nap = nap.saturating_mul(2).min(Duration::from_millis(5));
         }
     }
 
@@ -185,17 +205,28 @@ impl JournalReader {
         if !self.covers(self.pos + total)? {
             return Ok(Step::Incomplete);
         }
-        self.scratch.resize(total, 0);
-        copy_out(&self.map, self.pos + 4, &mut self.scratch[4..]);
-        self.scratch[0..4].copy_from_slice(&crc.to_le_bytes());
-        match parse(&self.scratch, self.max_payload) {
+        // `total` is at most the header's max_entry_size and lies inside the file.
+        if total > self.scratch.len() {
+            let more = total - self.scratch.len();
+            Error::reserve(&mut self.scratch, more, "an entry being read")?;
+            self.scratch.resize(total, 0);
+        }
+        let scratch = &mut self.scratch[..total];
+        copy_out(&self.map, self.pos + 4, &mut scratch[4..]);
+        scratch[0..4].copy_from_slice(&crc.to_le_bytes());
+        match parse(scratch, self.max_payload) {
             Parsed::Entry(e)
                 if e.seq == self.next_seq || (e.flags & FLAG_AFTER_GAP != 0 && e.seq > self.next_seq) =>
             {
-                out.push(&e);
+                let step = if e.seq < self.from_seq {
+                    Step::Skipped
+                } else {
+                    out.push(&e)?;
+                    Step::Entry
+                };
                 self.pos += total;
                 self.next_seq = e.seq + 1;
-                Ok(Step::Entry)
+                Ok(step)
             }
             _ => Ok(Step::Incomplete),
         }
@@ -214,34 +245,36 @@ impl JournalReader {
     }
 
     /// An entry that stays invalid while a valid later one exists is damage, not a write
-    /// in progress (the writer completes entries in order).
-    fn check_stall(&mut self) -> Result<()> {
+    /// in progress (the writer completes entries in order). Returns what a last look at
+    /// the entry found (an entry completed meanwhile goes to `out`).
+    fn check_stall(&mut self, out: &mut Columns) -> Result<Step> {
         let now = Instant::now();
         match self.stalled_since {
             Some((pos, since)) if pos == self.pos => {
-                if now.duration_since(since) < STALL_CHECK_AFTER {
-                    return Ok(());
+                if now.saturating_duration_since(since) < STALL_CHECK_AFTER {
+                    return Ok(Step::Incomplete);
                 }
             }
             _ => {
                 self.stalled_since = Some((self.pos, now));
-                return Ok(());
+                return Ok(Step::Incomplete);
             }
         }
         self.stalled_since = Some((self.pos, now));
-        let mut rest = vec![0u8; self.map.len().min(self.file_len).saturating_sub(self.pos)];
+        let mut rest = Vec::new();
+        let len = self.map.len().min(self.file_len).saturating_sub(self.pos);
+        Error::reserve(&mut rest, len, "the rest of the journal")?;
+        rest.resize(len, 0);
         copy_out(&self.map, self.pos, &mut rest);
-        if resync(&rest, 8, self.next_seq + 1, self.max_payload).is_some() {
-            let mut probe = Columns::default();
-            if matches!(self.step(&mut probe)?, Step::Incomplete) {
-                return Err(Error::corruption(
-                    &self.path,
-                    self.pos as u64,
-                    "damaged entry followed by valid ones",
-                ));
-            }
+        if resync(&rest, 8, self.next_seq + 1, self.max_payload).is_none() {
+            return Ok(Step::Incomplete);
         }
-        Ok(())
+        match self.step(out)? {
+            Step::Incomplete => {
+                Err(Error::corruption(&self.path, self.pos as u64, "damaged entry followed by valid ones"))
+            }
+            step => Ok(step),
+        }
     }
 
     /// Switches to a new file when compaction replaced the one at `path`.
@@ -254,8 +287,8 @@ impl JournalReader {
             return Ok(false);
         }
         let file = sys::open_existing(&self.path, false)?;
-        let wanted = self.next_seq;
-        *self = Self::attach(self.path.clone(), file)?;
+        let wanted = self.next_seq();
+        *self = Self::attach(self.path.clone(), file, self.from_seq)?;
         if self.next_seq > wanted {
             return Err(Error::Compacted {
                 path: self.path.clone(),

@@ -12,7 +12,6 @@ use super::reader::JournalReader;
 use super::recovery::{scan, RecoveryReport};
 use super::state::State;
 use super::sync::{Durable, SyncGate, SyncThread};
-use super::Columns;
 use crate::error::{Error, Result};
 use crate::fork::{LockFd, Owner};
 use crate::format::entry::{self, FLAG_CHECKPOINT};
@@ -250,7 +249,11 @@ impl Journal {
         self.check_owner()?;
         let st = self.shared.state.lock();
         st.check_open(&self.shared.path)?;
-        Ok(st.last_checkpoint.and_then(|off| st.entry_at(off)).map(|e| (e.seq, e.payload.to_vec())))
+        let Some(e) = st.last_checkpoint.and_then(|off| st.entry_at(off)) else { return Ok(None) };
+        let mut marker = Vec::new();
+        Error::reserve(&mut marker, e.payload.len(), "a checkpoint marker")?;
+        marker.extend_from_slice(e.payload);
+        Ok(Some((e.seq, marker)))
     }
 
     /// Makes everything appended so far durable, with one fdatasync. The header's durable
@@ -259,23 +262,6 @@ impl Journal {
     pub fn flush(&self) -> Result<()> {
         self.check_owner()?;
         self.shared.make_durable(None)
-    }
-
-    /// Copies up to `max_entries` entries with seq >= `from_seq` into `out`; returns how
-    /// many. The lock is held only for this call, so long reads go in chunks.
-    pub fn read_into(&self, from_seq: u64, max_entries: usize, out: &mut Columns) -> Result<usize> {
-        self.check_owner()?;
-        let st = self.shared.state.lock();
-        st.check_open(&self.shared.path)?;
-        let mut off = st.offset_of(from_seq);
-        let mut n = 0;
-        while n < max_entries && off < st.write_pos {
-            let Some(e) = st.entry_at(off) else { break };
-            out.push(&e);
-            off = st.skip_damage(off + e.total_len);
-            n += 1;
-        }
-        Ok(n)
     }
 
     /// A [`JournalReader`] of this journal from the first entry with seq >= `from_seq`,
