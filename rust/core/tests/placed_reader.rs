@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use pinnacle_core::{Columns, Journal, JournalReader};
+use pinnacle_core::{Columns, Error, Journal, JournalReader};
 
 fn seqs(r: &mut JournalReader) -> Vec<u64> {
     let mut c = Columns::default();
@@ -28,8 +28,13 @@ fn a_placed_reader_reads_what_a_scanning_reader_reads() {
     let mut placed = j.reader_from(250).unwrap();
     assert_eq!(placed.next_seq(), 250);
     assert_eq!(seqs(&mut placed), (250..=j.last_seq()).collect::<Vec<_>>());
-    // Before the oldest entry held: the reader starts there, as a scanning one does.
-    assert_eq!(j.reader_from(5).unwrap().next_seq(), JournalReader::open(&p, 5).unwrap().next_seq());
+    // Before the oldest entry held: compacted away, as a scanning reader is told.
+    assert!(matches!(j.reader_from(5), Err(Error::Compacted { wanted_seq: 5, first_seq: 200, .. })));
+    assert!(matches!(
+        JournalReader::open(&p, 5),
+        Err(Error::Compacted { wanted_seq: 5, first_seq: 200, .. })
+    ));
+    assert_eq!(j.reader_from(0).unwrap().next_seq(), 200);
     j.close().unwrap();
     assert!(j.reader_from(1).is_err(), "a closed journal places no reader");
 }

@@ -66,11 +66,18 @@ impl JournalReader {
     }
 
     /// Opens `path` with the reader at byte `pos`, where the entry with seq `next_seq`
-    /// starts (or the data ends): what the file's writer knows without a scan. None when
+    /// starts (or the data ends): what the file's writer knows without a scan; entries
+    /// below `from_seq` are not returned (as with [`JournalReader::open`]). None when
     /// `path` no longer names the file with inode `ino` (compaction replaced it).
-    pub(crate) fn open_at(path: &Path, ino: u64, pos: usize, next_seq: u64) -> Result<Option<JournalReader>> {
+    pub(crate) fn open_at(
+        path: &Path,
+        ino: u64,
+        pos: usize,
+        next_seq: u64,
+        from_seq: u64,
+    ) -> Result<Option<JournalReader>> {
         let file = sys::open_existing(path, false)?;
-        let mut r = Self::attach(path.to_path_buf(), file, next_seq)?;
+        let mut r = Self::attach(path.to_path_buf(), file, from_seq)?;
         if r.ino != ino || pos < HEADER_SIZE {
             return Ok(None);
         }

@@ -272,6 +272,15 @@ impl Journal {
             st.check_open(&self.shared.path)?;
             let file = st.open_file(&self.shared.path)?;
             let ino = file.metadata().map_err(|e| Error::io("fstat", &self.shared.path, e))?.ino();
+            let first = st.header.first_seq;
+            if from_seq != 0 && from_seq < first {
+                // As `JournalReader::open`: those entries were compacted away.
+                return Err(Error::Compacted {
+                    path: self.shared.path.clone(),
+                    wanted_seq: from_seq,
+                    first_seq: first,
+                });
+            }
             let pos = st.offset_of(from_seq);
             let seq = if pos < st.write_pos {
                 st.entry_at(pos).map_or(st.next_seq, |e| e.seq)
@@ -280,7 +289,7 @@ impl Journal {
             };
             (ino, pos, seq)
         };
-        match JournalReader::open_at(&self.shared.path, ino, pos, seq)? {
+        match JournalReader::open_at(&self.shared.path, ino, pos, seq, from_seq)? {
             Some(r) => Ok(r),
             None => JournalReader::open(&self.shared.path, from_seq),
         }
