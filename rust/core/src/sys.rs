@@ -176,6 +176,7 @@ pub fn allocate(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
 /// Makes the file's data durable (see the module comment for why one call suffices).
 pub fn datasync(file: &File, path: &Path) -> Result<()> {
     injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
+    crate::testing::sync_hook();
     let before = crate::testing::before_sync(file);
     #[cfg(target_os = "macos")]
     // SAFETY: fcntl on a descriptor we own.
@@ -220,6 +221,7 @@ pub unsafe fn sync_range(
 ) -> Result<()> {
     injected(Call::Msync).map_err(|e| Error::io("msync", path, e))?;
     injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
+    crate::testing::sync_hook();
     let before = crate::testing::before_sync(file);
     let from = start / 4096 * 4096;
     #[cfg(target_os = "linux")]
