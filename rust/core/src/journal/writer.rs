@@ -8,7 +8,7 @@ use super::mapping::Mapping;
 use super::prefault::{MapPublish, Prefaulter};
 use super::recovery::{scan, RecoveryReport};
 use super::state::State;
-use super::sync::{Durable, SyncGate, SyncThread};
+use super::sync::{Durable, IntervalSync, SyncGate};
 use super::Columns;
 use crate::error::{Error, Result};
 use crate::format::entry::{self, FLAG_CHECKPOINT};
@@ -41,7 +41,7 @@ pub struct Appended {
 /// An open, writable journal. All methods take `&self`: share it between threads freely.
 pub struct Journal {
     shared: Arc<Shared>,
-    syncer: Mutex<Option<SyncThread>>,
+    syncer: Mutex<Option<IntervalSync>>,
     prefaulter: Mutex<Option<Prefaulter>>,
 }
 
@@ -133,12 +133,12 @@ impl Journal {
         shared.state.lock().report.duration = started.elapsed();
         let syncer = match shared.opts.sync {
             SyncPolicy::Interval(every) => Some(
-                SyncThread::spawn(shared.clone(), every)
-                    .map_err(|e| Error::io("spawn sync thread", &shared.path, e))?,
+                IntervalSync::start(&shared, every)
+                    .map_err(|e| Error::io("start sync worker", &shared.path, e))?,
             ),
             _ => None,
         };
-        let prefaulter = Prefaulter::spawn(publish);
+        let prefaulter = Prefaulter::start(publish);
         Ok(Journal { shared, syncer: Mutex::new(syncer), prefaulter: Mutex::new(prefaulter) })
     }
 
