@@ -1,8 +1,9 @@
-//! Background work of many journals runs on one small shared pool of threads, and every
-//! `sync="interval"` journal is still synced on its own schedule.
+//! Many journals in one process: their background work runs on one small shared pool of
+//! threads (every `sync="interval"` journal still synced on its own schedule), and a
+//! reader tailing a journal holds no file descriptor.
 
 use pinnacle_core::testing::{durable_image, scan_image, track_durability};
-use pinnacle_core::{Journal, JournalOptions, RecoveryMode, SyncPolicy};
+use pinnacle_core::{Columns, Journal, JournalOptions, JournalReader, RecoveryMode, SyncPolicy};
 use std::time::{Duration, Instant};
 
 const JOURNALS: usize = 64;
@@ -49,4 +50,36 @@ fn many_interval_journals_share_a_few_threads_and_each_is_synced() {
         j.close().unwrap();
     }
     track_durability(false);
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn readers_keep_no_descriptor_and_still_follow_growth_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("r.journal");
+    let opts = JournalOptions { initial_size: 8192, growth_step: 4096, ..Default::default() };
+    let j = Journal::open(&p, opts).unwrap();
+    j.append(1, b"first", None).unwrap();
+    // Other tests open and close files concurrently: compare over several readers.
+    let before = open_fds();
+    let mut readers: Vec<JournalReader> = (0..32).map(|_| JournalReader::open(&p, 1).unwrap()).collect();
+    let held = open_fds().saturating_sub(before);
+    assert!(held < 8, "32 readers hold {held} more descriptors");
+    let payload = vec![7u8; 1000];
+    for _ in 0..50 {
+        j.append(1, &payload, None).unwrap(); // grows the file well past its first mapping
+    }
+    let mut cols = Columns::default();
+    let r = &mut readers[0];
+    assert_eq!(r.poll(1000, &mut cols).unwrap(), 51);
+    assert!(j.size_bytes() > 8192);
+    j.compact(40).unwrap();
+    j.append(1, b"after", None).unwrap();
+    cols.clear();
+    assert_eq!(r.poll(1000, &mut cols).unwrap(), 1);
+    assert_eq!(cols.payload(0), b"after");
 }
