@@ -173,6 +173,12 @@ pub(crate) struct Prefaulter {
 
 struct PrefaultTask {
     publish: Arc<MapPublish>,
+    /// The write position at open: populating starts with the first append after it, so
+    /// journals opened and not (yet) written to cost no memory and no worker time (a
+    /// process recovering 1,000 symbols would otherwise populate them all at once).
+    opened_at: usize,
+    /// Set once the write position moved (it may later drop below `opened_at`: compaction).
+    written: AtomicBool,
 }
 
 impl Task for PrefaultTask {
@@ -181,6 +187,12 @@ impl Task for PrefaultTask {
         // Cleared before looking at the work: a write noted from now on wakes a new round.
         p.queued.store(false, Relaxed);
         p.watch_truncation();
+        if !self.written.load(Relaxed) {
+            if p.write_pos.load(Relaxed) == self.opened_at {
+                return Some(WATCH_EVERY);
+            }
+            self.written.store(true, Relaxed);
+        }
         for _ in 0..CHUNKS_PER_ROUND {
             if !p.populate_chunk() {
                 return Some(WATCH_EVERY);
@@ -197,7 +209,9 @@ impl Prefaulter {
         if !cfg!(target_os = "linux") || publish.populated.load(Relaxed) == usize::MAX {
             return None;
         }
-        let id = service::register(Arc::new(PrefaultTask { publish: publish.clone() }), Duration::ZERO).ok()?;
+        let opened_at = publish.write_pos.load(Relaxed);
+        let task = Arc::new(PrefaultTask { publish: publish.clone(), opened_at, written: AtomicBool::new(false) });
+        let id = service::register(task, Duration::ZERO).ok()?;
         let _ = publish.task.set(id);
         Some(Prefaulter { id })
     }
