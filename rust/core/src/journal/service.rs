@@ -47,9 +47,10 @@ struct Slot {
     cancelled: bool,
 }
 
-#[derive(Default)]
 struct Pool {
     pid: u32,
+    /// Origin of the [`TICK`] grid.
+    epoch: Instant,
     tasks: HashMap<u64, Slot>,
     /// (due, task, generation), earliest first.
     queue: BinaryHeap<Reverse<(Instant, u64, u64)>>,
@@ -57,7 +58,33 @@ struct Pool {
     workers: usize,
 }
 
+/// Timed rounds are due on a grid of this step (rounded up): rounds of many journals due
+/// at about the same time then run in one wake-up of a worker, not one each (1,000
+/// journals checked every 50 ms would otherwise wake the workers 20,000 times a second).
+const TICK: Duration = Duration::from_millis(1);
+/// Longest a round is put off (keeps the arithmetic far from overflow).
+const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 impl Pool {
+    fn new(pid: u32, next_id: u64) -> Pool {
+        Pool {
+            pid,
+            epoch: Instant::now(),
+            tasks: HashMap::new(),
+            queue: BinaryHeap::new(),
+            next_id,
+            workers: 0,
+        }
+    }
+
+    /// Schedules a timed round `after` from now, on the grid.
+    fn schedule_in(&mut self, id: u64, after: Duration) {
+        let since = (Instant::now() + after.min(MAX_WAIT)).saturating_duration_since(self.epoch);
+        let tick = TICK.as_nanos() as u64;
+        let ticks = (since.as_nanos() as u64).div_ceil(tick);
+        self.schedule(id, self.epoch + Duration::from_nanos(ticks * tick));
+    }
+
     fn schedule(&mut self, id: u64, due: Instant) {
         if let Some(slot) = self.tasks.get_mut(&id) {
             slot.generation += 1;
@@ -77,10 +104,10 @@ static FINISHED: Condvar = Condvar::new();
 pub(crate) fn register(task: Arc<dyn Task>, first_in: Duration) -> std::io::Result<TaskId> {
     let mut guard = POOL.lock();
     let pid = std::process::id();
-    let pool = guard.get_or_insert_with(Pool::default);
+    let pool = guard.get_or_insert_with(|| Pool::new(pid, 0));
     if pool.pid != pid {
         // Ids stay unique across the reset: the child's inherited handles hold old ones.
-        *pool = Pool { pid, next_id: pool.next_id, ..Pool::default() };
+        *pool = Pool::new(pid, pool.next_id);
     }
     if pool.workers < MAX_WORKERS.min(pool.tasks.len() + 1) {
         let spawned = std::thread::Builder::new().name("pinnacle-worker".into()).spawn(work);
@@ -93,7 +120,7 @@ pub(crate) fn register(task: Arc<dyn Task>, first_in: Duration) -> std::io::Resu
     pool.next_id += 1;
     let id = pool.next_id;
     pool.tasks.insert(id, Slot { task, generation: 0, running: false, woken: false, cancelled: false });
-    pool.schedule(id, Instant::now() + first_in);
+    pool.schedule_in(id, first_in);
     WORK.notify_one();
     Ok(TaskId(id))
 }
@@ -160,8 +187,10 @@ fn work() {
         slot.running = true;
         slot.woken = false;
         let task = slot.task.clone();
-        // Another task may be due as well: let an idle worker take it.
-        WORK.notify_one();
+        if pool.queue.peek().is_some_and(|Reverse((due, _, _))| *due <= now) {
+            // Another round is due as well: let an idle worker take it.
+            WORK.notify_one();
+        }
         drop(guard);
         let again = task.run();
         drop(task);
@@ -174,10 +203,8 @@ fn work() {
             Some(_) if slot.cancelled => {
                 pool.tasks.remove(&id);
             }
-            Some(after) => {
-                let after = if slot.woken { Duration::ZERO } else { after };
-                pool.schedule(id, Instant::now() + after);
-            }
+            Some(_) if slot.woken => pool.schedule(id, Instant::now()),
+            Some(after) => pool.schedule_in(id, after),
             None => {
                 pool.tasks.remove(&id);
             }
