@@ -210,7 +210,8 @@ impl Prefaulter {
             return None;
         }
         let opened_at = publish.write_pos.load(Relaxed);
-        let task = Arc::new(PrefaultTask { publish: publish.clone(), opened_at, written: AtomicBool::new(false) });
+        let task =
+            Arc::new(PrefaultTask { publish: publish.clone(), opened_at, written: AtomicBool::new(false) });
         let id = service::register(task, Duration::ZERO).ok()?;
         let _ = publish.task.set(id);
         Some(Prefaulter { id })
