@@ -54,6 +54,7 @@ books = pm.get_all_recovered_order_books()
 out["recovered"] = len(books)
 out["traded"] = sum(books[f"S{i}"].order_count == 1 for i in range(0, n, 7))
 pm.shutdown()
+counts("after_shutdown")
 print(json.dumps(out))
 """
 
@@ -80,3 +81,5 @@ def test_a_thousand_symbols_fit_in_few_threads_and_a_1024_descriptor_limit(tmp_p
         assert c["threads"] <= 8, (stage, c)
         assert c["pinnacle_threads"] <= 4, (stage, c)
         assert c["fds"] <= SYMBOLS + 16, (stage, c)
+    # With every journal closed, no background thread is left (a fork then finds none).
+    assert out["after_shutdown"]["pinnacle_threads"] == 0, out["after_shutdown"]

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 const JOURNALS: usize = 64;
 
+/// The thread count and the durability hook are process-wide: one test at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Threads of this process whose name starts with "pinnacle".
 fn pinnacle_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -24,6 +27,7 @@ fn durable_to(p: &std::path::Path) -> u64 {
 #[test]
 #[cfg(target_os = "linux")]
 fn many_interval_journals_share_a_few_threads_and_each_is_synced() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     track_durability(true);
     let dir = tempfile::tempdir().unwrap();
     let opts = JournalOptions {
@@ -50,6 +54,8 @@ fn many_interval_journals_share_a_few_threads_and_each_is_synced() {
         j.close().unwrap();
     }
     track_durability(false);
+    // With no journal open, no background thread is left (a fork then finds none parked).
+    assert_eq!(pinnacle_threads(), 0);
 }
 
 fn open_fds() -> usize {
@@ -59,6 +65,7 @@ fn open_fds() -> usize {
 #[test]
 #[cfg(target_os = "linux")]
 fn readers_keep_no_descriptor_and_still_follow_growth_and_compaction() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("r.journal");
     let opts = JournalOptions { initial_size: 8192, growth_step: 4096, ..Default::default() };
