@@ -9,7 +9,7 @@
 use crate::{encode_snapshot, SnapshotError};
 use crate::{ApplyError, BookError, Op, OrderBook, Outcome, OP_KIND};
 use parking_lot::Mutex;
-use pinnacle_core::{Columns, Journal, FLAG_CHECKPOINT};
+use pinnacle_core::{Columns, Journal, SyncPolicy, FLAG_CHECKPOINT};
 use std::fmt;
 use std::sync::Arc;
 
@@ -114,7 +114,7 @@ impl JournaledBook {
     pub fn apply(&self, op: Op) -> Result<Outcome, EngineError> {
         let mut g = self.inner.lock();
         let Inner { book, journal } = &mut *g;
-        let Some(j) = journal.clone() else {
+        let Some(j) = journal.as_ref() else {
             return Ok(book.apply_unjournaled(op)?);
         };
         let ts = op.timestamp_ns();
@@ -128,8 +128,10 @@ impl JournaledBook {
                 ApplyError::Book(b) => EngineError::Book(b),
                 ApplyError::Journal(j) => EngineError::Journal(j),
             })?;
+        // Only a journal syncing every append has anything to wait for.
+        let wait = appended.filter(|_| j.options().sync == SyncPolicy::Always).map(|a| (j.clone(), a));
         drop(g);
-        if let Some(a) = appended {
+        if let Some((j, a)) = wait {
             j.wait_durable(a)?;
         }
         Ok(outcome)
