@@ -193,8 +193,7 @@ pub(crate) fn cancel(task: TaskId) {
         return; // a forked parent's task: its rounds in progress never end here
     }
     let mut t = pool.tasks.lock();
-    loop {
-        let Some(slot) = t.slots.get_mut(&task.id) else { break };
+    while let Some(slot) = t.slots.get_mut(&task.id) {
         if !slot.running {
             t.slots.remove(&task.id);
             break;
