@@ -2,12 +2,14 @@
 //!
 //! Invariant: an op is appended to the journal *before* it is applied, under the same
 //! lock as the change, so the journal order is the applied order, and an op whose
-//! journal append failed changed nothing. Replaying a journal never journals.
+//! journal append failed changed nothing. Waiting for the append to be durable happens
+//! after the lock is released (see [`JournaledBook::apply`]). Replaying a journal never
+//! journals.
 
 use crate::{encode_snapshot_bound, SnapshotBinding, SnapshotError};
 use crate::{ApplyError, BookError, Op, OrderBook, Outcome, OP_KIND};
 use parking_lot::Mutex;
-use pinnacle_core::{Columns, Journal, FLAG_CHECKPOINT};
+use pinnacle_core::{Columns, Journal, SyncPolicy, FLAG_CHECKPOINT};
 use std::fmt;
 use std::sync::Arc;
 
@@ -138,21 +140,41 @@ impl JournaledBook {
         self.inner.lock().journal.clone()
     }
 
-    /// Validates `op`, journals it, applies it.
+    /// Validates `op`, journals it, applies it, and returns once the journal entry is as
+    /// durable as the journal's sync policy promises.
+    ///
+    /// The append and the change happen under the book's lock; the wait for the sync
+    /// (`sync="always"`) happens after releasing it, so threads sharing the book share
+    /// syncs (group commit) and readers never wait for a disk flush. An op is therefore
+    /// visible to readers of the book shortly before it is durable (as it is in the page
+    /// cache to a journal reader). If that sync fails, the op stays applied in memory and
+    /// in the journal's mapping but may not be on disk: the caller gets the error, the
+    /// journal is poisoned, so every later mutation of this book fails without changing it.
     pub fn apply(&self, op: Op) -> Result<Outcome, EngineError> {
         self.check_owner()?;
         let mut g = self.inner.lock();
         let Inner { book, journal } = &mut *g;
-        match journal {
-            None => Ok(book.apply_unjournaled(op)?),
-            Some(j) => {
-                let ts = op.timestamp_ns();
-                book.apply(&op, |bytes| j.append(OP_KIND, bytes, Some(ts)).map(drop)).map_err(|e| match e {
-                    ApplyError::Book(b) => EngineError::Book(b),
-                    ApplyError::Journal(j) => EngineError::Journal(j),
-                })
-            }
+        let Some(j) = journal.as_ref() else {
+            return Ok(book.apply_unjournaled(op)?);
+        };
+        let ts = op.timestamp_ns();
+        let mut appended = None;
+        let outcome = book
+            .apply(&op, |bytes| {
+                appended = Some(j.append_deferred(OP_KIND, bytes, Some(ts))?);
+                Ok(())
+            })
+            .map_err(|e| match e {
+                ApplyError::Book(b) => EngineError::Book(b),
+                ApplyError::Journal(j) => EngineError::Journal(j),
+            })?;
+        // Only a journal syncing every append has anything to wait for.
+        let wait = appended.filter(|_| j.options().sync == SyncPolicy::Always).map(|a| (j.clone(), a));
+        drop(g);
+        if let Some((j, a)) = wait {
+            j.wait_durable(a)?;
         }
+        Ok(outcome)
     }
 
     /// Runs `f` on the book under its lock.

@@ -17,7 +17,7 @@ pub use error::{Error, Result};
 pub use format::entry::{EntryRef, FLAG_CHECKPOINT};
 pub use journal::reader::JournalReader;
 pub use journal::recovery::{RecoveryReport, SkippedRange};
-pub use journal::writer::Journal;
+pub use journal::writer::{Appended, Journal};
 pub use journal::{read_journal_id, Columns};
 pub use options::{GrowthStrategy, JournalOptions, RecoveryMode, SyncPolicy};
 

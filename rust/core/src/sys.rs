@@ -251,6 +251,7 @@ fn release_past_end(fd: libc::c_int, off: i64, n: i64) {
 /// Makes the file's data durable (see the module comment for why one call suffices).
 pub fn datasync(file: &File, path: &Path) -> Result<()> {
     injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
+    crate::testing::sync_hook();
     let before = crate::testing::before_sync(file);
     #[cfg(target_os = "macos")]
     // SAFETY: fcntl on a descriptor we own.
@@ -309,6 +310,7 @@ pub unsafe fn sync_range(
 ) -> Result<()> {
     injected(Call::Msync).map_err(|e| Error::io("msync", path, e))?;
     injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
+    crate::testing::sync_hook();
     let before = crate::testing::before_sync(file);
     let from = start / 4096 * 4096;
     #[cfg(target_os = "linux")]

@@ -6,7 +6,7 @@
 //! succeeds, stores them as the file's durable image, keyed by inode (so a compacted file
 //! renamed into place keeps its image). Tests build crash images from the durable image
 //! plus random subsets of the bytes written since. Off by default; costs one relaxed
-//! atomic load per sync when off.
+//! atomic load per sync when off. [`hold_syncs`] makes every sync as slow as a test needs.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -56,6 +56,42 @@ pub(crate) fn after_sync(snapshot: Option<(FileKey, Vec<u8>)>) {
             images.insert(key, bytes);
         }
     }
+}
+
+static HOLDING: AtomicBool = AtomicBool::new(false);
+/// (syncs are held, syncs waiting at the hook), and its change signal.
+static HOLD: (parking_lot::Mutex<(bool, u64)>, parking_lot::Condvar) =
+    (parking_lot::Mutex::new((false, 0)), parking_lot::Condvar::new());
+
+/// Holds every data sync (of every journal in the process) at its start until called
+/// again with `false`: a sync that takes as long as the test wants, without timing.
+pub fn hold_syncs(on: bool) {
+    let mut h = HOLD.0.lock();
+    h.0 = on;
+    HOLDING.store(on, Ordering::SeqCst);
+    HOLD.1.notify_all();
+}
+
+/// Waits until at least `n` syncs are held by [`hold_syncs`].
+pub fn wait_for_held_syncs(n: u64) {
+    let mut h = HOLD.0.lock();
+    while h.1 < n {
+        HOLD.1.wait(&mut h);
+    }
+}
+
+/// Called at the start of every data sync; blocks while syncs are held.
+pub(crate) fn sync_hook() {
+    if !HOLDING.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut h = HOLD.0.lock();
+    h.1 += 1;
+    HOLD.1.notify_all();
+    while h.0 {
+        HOLD.1.wait(&mut h);
+    }
+    h.1 -= 1;
 }
 
 /// Runs the opening scan over an in-memory file image (for fuzzing): the header is chosen

@@ -6,9 +6,12 @@ use crate::error::{Error, Result};
 use crate::format::header::{new_journal_id, Header, HEADER_SIZE, SLOT_OFFSETS};
 use crate::options::JournalOptions;
 use crate::sys;
+use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// Name of a temp file next to `path`; `what` is "new" or "compact". Files matching
 /// `.NAME.compact-*` are removed by the writer at open (only the lock holder makes them).
@@ -71,11 +74,8 @@ pub(crate) fn remove_stale_temps(path: &Path) {
     };
     let compact = format!(".{name}.compact-");
     let new = format!(".{name}.new-");
-    let Ok(dir) = std::fs::read_dir(sys::parent_dir(path)) else {
-        return;
-    };
-    for e in dir.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
+    let dir = sys::parent_dir(path);
+    for file in hidden_names(dir) {
         let stale = if file.starts_with(&compact) {
             true
         } else if let Some(rest) = file.strip_prefix(&new) {
@@ -85,9 +85,44 @@ pub(crate) fn remove_stale_temps(path: &Path) {
             false
         };
         if stale {
-            let _ = std::fs::remove_file(e.path());
+            let _ = std::fs::remove_file(dir.join(file));
         }
     }
+}
+
+/// A directory's hidden names (temp files start with a dot) as last listed, and the
+/// directory's mtime then.
+type Listing = ((i64, i64), Vec<String>);
+
+/// Listings by directory (device, inode). Opening 1,000 journals of one directory would
+/// otherwise list it 1,000 times (quadratic). A listing is reused only while the
+/// directory's mtime is unchanged, and kept only if the directory had not changed for
+/// [`SETTLED`] before it was taken: any later change then shows as a newer mtime, even
+/// with coarse file-system timestamps. (A temp missed anyway is only left over, never
+/// wrongly removed: staleness is re-checked at every use.)
+static LISTINGS: Mutex<Option<HashMap<(u64, u64), Listing>>> = Mutex::new(None);
+const SETTLED: Duration = Duration::from_secs(2);
+
+fn hidden_names(dir: &Path) -> Vec<String> {
+    let Ok(m) = std::fs::metadata(dir) else { return Vec::new() };
+    let (key, mtime) = ((m.dev(), m.ino()), (m.mtime(), m.mtime_nsec()));
+    if let Some((at, names)) = LISTINGS.lock().as_ref().and_then(|l| l.get(&key)) {
+        if *at == mtime {
+            return names.clone();
+        }
+    }
+    let listed_at = SystemTime::now();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    let changed = m.modified().unwrap_or(listed_at);
+    if changed + SETTLED < listed_at {
+        LISTINGS.lock().get_or_insert_with(HashMap::new).insert(key, (mtime, names.clone()));
+    }
+    names
 }
 
 fn process_alive(pid: i32) -> bool {

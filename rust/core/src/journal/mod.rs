@@ -8,6 +8,7 @@ pub(crate) mod mapping;
 pub(crate) mod prefault;
 pub mod reader;
 pub mod recovery;
+pub(crate) mod service;
 pub(crate) mod state;
 pub(crate) mod sync;
 pub mod writer;

@@ -6,20 +6,22 @@
 //! Ordering rules:
 //! - The writer publishes the mapping's base and length only while holding `lock` for
 //!   writing, and takes it for every remap, unmap or swap of the mapping.
-//! - The prefault thread touches memory only while holding `lock` for reading, in small
-//!   chunks, and never takes the journal's state mutex (so no lock-order cycle).
+//! - The prefault task (run by the shared workers, service.rs) touches memory only while
+//!   holding `lock` for reading, in small chunks, and never takes the journal's state
+//!   mutex (so no lock-order cycle). An append wakes it through `service::wake`, which
+//!   takes only the pool's mutex, and at most once per round (`queued`).
 //! - `MADV_POPULATE_WRITE` changes no byte: it is safe on pages being appended to.
 //!
-//! The same thread watches for the file being truncated behind the writer's back (another
+//! The same task watches for the file being truncated behind the writer's back (another
 //! process ignoring the lock): on a shrink it maps anonymous zero pages over the lost
 //! range, so stray accesses cannot SIGBUS, and flags the handle, which then refuses every
 //! call with a corruption error. Accesses in the ≤ 50 ms before detection can still fault,
 //! as with any mmap-based store.
 
-use parking_lot::{Condvar, Mutex, RwLock};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use super::service::{self, Task, TaskId};
+use parking_lot::RwLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// How far ahead of the write position pages are kept populated: as far as the journal
@@ -33,13 +35,13 @@ fn ahead(write_pos: usize) -> usize {
     write_pos.clamp(MIN_AHEAD, AHEAD)
 }
 
-/// Whether a write ending at `end` should wake the thread. Never once populated up to
+/// Whether a write ending at `end` should wake the prefault task. Never once populated up to
 /// the file's end: every append near the end of a small (growing) file would otherwise
 /// wake it for nothing, a futex wake per append (p99 7 µs instead of 0.5 µs).
 fn should_wake(end: usize, populated: usize, len: usize) -> bool {
     end + ahead(end) / 2 > populated && populated < len
 }
-/// Bytes populated per lock hold (bounds how long a remap may wait for the thread).
+/// Bytes populated per lock hold (bounds how long a remap may wait for the task).
 const CHUNK: usize = 256 << 10;
 const PAGE: usize = 4096;
 
@@ -53,7 +55,10 @@ pub(crate) struct MapPublish {
     /// Descriptor of the mapped file (valid while `lock` is held and `base != 0`).
     fd: std::sync::atomic::AtomicI32,
     truncated: std::sync::atomic::AtomicBool,
-    wake: (Mutex<bool>, Condvar),
+    /// The journal's prefault task, once registered.
+    task: OnceLock<TaskId>,
+    /// A round of the task is due or running (a write asked for one since the last began).
+    queued: AtomicBool,
 }
 
 impl MapPublish {
@@ -66,7 +71,8 @@ impl MapPublish {
             populated: AtomicUsize::new(if enabled { 0 } else { usize::MAX }),
             fd: std::sync::atomic::AtomicI32::new(-1),
             truncated: std::sync::atomic::AtomicBool::new(false),
-            wake: (Mutex::new(false), Condvar::new()),
+            task: OnceLock::new(),
+            queued: AtomicBool::new(false),
         })
     }
 
@@ -84,8 +90,13 @@ impl MapPublish {
     #[inline]
     pub fn note_write(&self, end: usize) {
         self.write_pos.store(end, Relaxed);
-        if should_wake(end, self.populated.load(Relaxed), self.len.load(Relaxed)) {
-            self.wake.1.notify_one();
+        if should_wake(end, self.populated.load(Relaxed), self.len.load(Relaxed))
+            && !self.queued.load(Relaxed)
+            && !self.queued.swap(true, Relaxed)
+        {
+            if let Some(id) = self.task.get() {
+                service::wake(*id);
+            }
         }
     }
 
@@ -131,12 +142,6 @@ impl MapPublish {
     #[cfg(not(target_os = "linux"))]
     fn watch_truncation(&self) {}
 
-    fn wants_work(&self) -> bool {
-        let (wp, pop, len) =
-            (self.write_pos.load(Relaxed), self.populated.load(Relaxed), self.len.load(Relaxed));
-        pop != usize::MAX && pop < len && wp + ahead(wp) / 2 > pop
-    }
-
     /// Populates one chunk; false when there is nothing (more) to do.
     #[cfg(target_os = "linux")]
     fn populate_chunk(&self) -> bool {
@@ -169,47 +174,67 @@ impl MapPublish {
     }
 }
 
+/// Most chunks populated per round, so one journal's burst does not hold up the other
+/// journals' rounds on the shared workers.
+const CHUNKS_PER_ROUND: usize = 8;
+/// A journal's round comes at least this often (the truncation watch).
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// The prefault and truncation-watch work of one journal, run by the shared worker pool
+/// (service.rs).
 pub(crate) struct Prefaulter {
+    id: TaskId,
+}
+
+struct PrefaultTask {
     publish: Arc<MapPublish>,
-    handle: Option<JoinHandle<()>>,
+    /// The write position at open: populating starts with the first append after it, so
+    /// journals opened and not (yet) written to cost no memory and no worker time (a
+    /// process recovering 1,000 symbols would otherwise populate them all at once).
+    opened_at: usize,
+    /// Set once the write position moved (it may later drop below `opened_at`: compaction).
+    written: AtomicBool,
+}
+
+impl Task for PrefaultTask {
+    fn run(&self) -> Option<Duration> {
+        let p = &self.publish;
+        // Cleared before looking at the work: a write noted from now on wakes a new round.
+        p.queued.store(false, Relaxed);
+        p.watch_truncation();
+        if !self.written.load(Relaxed) {
+            if p.write_pos.load(Relaxed) == self.opened_at {
+                return Some(WATCH_EVERY);
+            }
+            self.written.store(true, Relaxed);
+        }
+        for _ in 0..CHUNKS_PER_ROUND {
+            if !p.populate_chunk() {
+                return Some(WATCH_EVERY);
+            }
+        }
+        Some(Duration::ZERO)
+    }
 }
 
 impl Prefaulter {
-    /// Starts the thread where prefaulting is supported; None elsewhere.
-    pub fn spawn(publish: Arc<MapPublish>) -> Option<Prefaulter> {
+    /// Registers the work where prefaulting is supported; None elsewhere (or if no worker
+    /// could be started: appends then fault as usual).
+    pub fn start(publish: Arc<MapPublish>) -> Option<Prefaulter> {
         if !cfg!(target_os = "linux") || publish.populated.load(Relaxed) == usize::MAX {
             return None;
         }
-        let p = publish.clone();
-        let handle = std::thread::Builder::new()
-            .name("pinnacle-prefault".into())
-            .spawn(move || loop {
-                {
-                    let mut stop = p.wake.0.lock();
-                    if !*stop && !p.wants_work() {
-                        p.wake.1.wait_for(&mut stop, Duration::from_millis(50));
-                    }
-                    if *stop {
-                        return;
-                    }
-                }
-                p.watch_truncation();
-                while p.populate_chunk() {
-                    if *p.wake.0.lock() {
-                        return;
-                    }
-                }
-            })
-            .ok()?;
-        Some(Prefaulter { publish, handle: Some(handle) })
+        let opened_at = publish.write_pos.load(Relaxed);
+        let task =
+            Arc::new(PrefaultTask { publish: publish.clone(), opened_at, written: AtomicBool::new(false) });
+        let id = service::register(task, Duration::ZERO).ok()?;
+        let _ = publish.task.set(id);
+        Some(Prefaulter { id })
     }
 
-    pub fn stop(mut self) {
-        *self.publish.wake.0.lock() = true;
-        self.publish.wake.1.notify_all();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
+    /// Stops the work; when this returns, no round is in progress or will start.
+    pub fn stop(self) {
+        service::cancel(self.id);
     }
 }
 

@@ -5,6 +5,12 @@
 //! body), so a concurrent writer can only make an entry look incomplete, never make a
 //! partly written one pass. It follows growth (remaps when the file got longer) and
 //! compaction (reopens when the path names a new file).
+//!
+//! It keeps no file descriptor open between calls (the mapping holds the file): it
+//! learns the file's length from the path, by inode, and reopens the path only to remap
+//! after growth. A process tailing 1,000 journals so needs no descriptor for them. Once
+//! the path names another file (compaction), the old one no longer changes: the writer
+//! has moved on.
 
 use super::recovery::resync;
 use super::Columns;
@@ -25,7 +31,6 @@ const STALL_CHECK_AFTER: Duration = Duration::from_millis(200);
 
 pub struct JournalReader {
     path: PathBuf,
-    file: File,
     map: MmapRaw,
     ino: u64,
     pos: usize,
@@ -99,7 +104,6 @@ impl JournalReader {
         })?;
         Ok(JournalReader {
             path,
-            file,
             map,
             ino: meta.ino(),
             pos: HEADER_SIZE,
@@ -137,7 +141,9 @@ impl JournalReader {
 
     /// Copies up to `max_entries` new complete entries into `out`; returns how many.
     pub fn poll(&mut self, max_entries: usize, out: &mut Columns) -> Result<usize> {
-        self.file_len = self.file.metadata().map_err(|e| Error::io("fstat", &self.path, e))?.len() as usize;
+        if let Some(len) = self.len_at_path()? {
+            self.file_len = len;
+        }
         if self.file_len < self.pos {
             return Err(Error::corruption(
                 &self.path,
@@ -244,11 +250,29 @@ impl JournalReader {
         if end <= self.map.len().min(self.file_len) {
             return Ok(true);
         }
-        self.file_len = self.file.metadata().map_err(|e| Error::io("fstat", &self.path, e))?.len() as usize;
+        if let Some(len) = self.len_at_path()? {
+            self.file_len = len;
+        }
         if self.file_len > self.map.len() {
-            self.map = map_file(&self.file, &self.path)?;
+            let file = sys::open_existing(&self.path, false)?;
+            let meta = file.metadata().map_err(|e| Error::io("fstat", &self.path, e))?;
+            // Raced with a replacement: `replaced` follows the new file.
+            if meta.ino() == self.ino {
+                self.map = map_file(&file, &self.path)?;
+            }
         }
         Ok(end <= self.map.len().min(self.file_len))
+    }
+
+    /// The length of the mapped file while the path still names it; None once it names
+    /// another file or nothing.
+    fn len_at_path(&self) -> Result<Option<usize>> {
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(m) if m.ino() == self.ino => Ok(Some(m.len() as usize)),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("stat", &self.path, e)),
+        }
     }
 
     /// An entry that stays invalid while a valid later one exists is damage, not a write

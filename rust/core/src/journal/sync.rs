@@ -1,4 +1,4 @@
-//! Durability: group commit and the background sync thread.
+//! Durability: group commit and the periodic sync of `sync="interval"`.
 //!
 //! Ordering rules:
 //! - The sync gate is entered before `state` is locked, never the other way round.
@@ -17,12 +17,12 @@
 //! - A failed sync poisons the handle and is not retried: after a failed fsync the kernel
 //!   may have dropped the dirty pages, so a retry could "succeed" over lost data.
 
+use super::service::{self, Task, TaskId};
 use super::writer::Shared;
 use crate::error::Result;
 use crate::sys;
 use parking_lot::{Condvar, Mutex};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// What completed syncs made durable, as the gate's waiters see it.
@@ -241,39 +241,35 @@ impl Shared {
     }
 }
 
-/// The thread behind `sync="interval"`.
-pub(crate) struct SyncThread {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    handle: Option<JoinHandle<()>>,
+/// The periodic sync behind `sync="interval"`: a task on the shared worker pool
+/// (service.rs), syncing the journal every `every`, measured from the end of the last
+/// sync. It holds the journal weakly, and stops for good after a failed sync (which
+/// poisoned the handle: the next write raises).
+pub(crate) struct IntervalSync {
+    id: TaskId,
 }
 
-impl SyncThread {
-    pub fn spawn(shared: Arc<Shared>, every: Duration) -> std::io::Result<SyncThread> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let flag = stop.clone();
-        let handle = std::thread::Builder::new().name("pinnacle-sync".into()).spawn(move || loop {
-            {
-                let mut stopped = flag.0.lock();
-                if !*stopped {
-                    flag.1.wait_for(&mut stopped, every);
-                }
-                if *stopped {
-                    return;
-                }
-            }
-            // A failure poisons the handle (recorded in its state); the next write raises.
-            if shared.make_durable(None).is_err() {
-                return;
-            }
-        })?;
-        Ok(SyncThread { stop, handle: Some(handle) })
+struct IntervalTask {
+    shared: Weak<Shared>,
+    every: Duration,
+}
+
+impl Task for IntervalTask {
+    fn run(&self) -> Option<Duration> {
+        let shared = self.shared.upgrade()?;
+        shared.make_durable(None).ok()?;
+        Some(self.every)
+    }
+}
+
+impl IntervalSync {
+    pub fn start(shared: &Arc<Shared>, every: Duration) -> std::io::Result<IntervalSync> {
+        let task = Arc::new(IntervalTask { shared: Arc::downgrade(shared), every });
+        Ok(IntervalSync { id: service::register(task, every)? })
     }
 
-    pub fn stop(mut self) {
-        *self.stop.0.lock() = true;
-        self.stop.1.notify_all();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
+    /// Stops the syncs; when this returns, none is in progress or will start.
+    pub fn stop(self) {
+        service::cancel(self.id);
     }
 }

@@ -11,7 +11,7 @@ use super::prefault::{MapPublish, Prefaulter};
 use super::reader::JournalReader;
 use super::recovery::{scan, RecoveryReport};
 use super::state::State;
-use super::sync::{Durable, SyncGate, SyncThread};
+use super::sync::{Durable, IntervalSync, SyncGate};
 use crate::error::{Error, Result};
 use crate::fork::{LockFd, Owner};
 use crate::format::entry::{self, FLAG_CHECKPOINT};
@@ -33,10 +33,20 @@ pub(crate) struct Shared {
     pub gate: SyncGate,
 }
 
+/// An entry appended by [`Journal::append_deferred`], not yet waited for.
+#[must_use = "pass it to Journal::wait_durable: under sync=\"always\" the entry is not durable yet"]
+#[derive(Debug, Clone, Copy)]
+pub struct Appended {
+    pub seq: u64,
+    /// The file generation and offset the entry ends at (what a sync must cover).
+    epoch: u64,
+    end: usize,
+}
+
 /// An open, writable journal. All methods take `&self`: share it between threads freely.
 pub struct Journal {
     shared: Arc<Shared>,
-    syncer: Mutex<Option<SyncThread>>,
+    syncer: Mutex<Option<IntervalSync>>,
     prefaulter: Mutex<Option<Prefaulter>>,
     owner: Owner,
     /// Set while an order book journals into this handle (see [`Journal::claim`]).
@@ -135,12 +145,12 @@ impl Journal {
         shared.state.lock().report.duration = started.elapsed();
         let syncer = match shared.opts.sync {
             SyncPolicy::Interval(every) => Some(
-                SyncThread::spawn(shared.clone(), every)
-                    .map_err(|e| Error::io("spawn sync thread", &shared.path, e))?,
+                IntervalSync::start(&shared, every)
+                    .map_err(|e| Error::io("start sync worker", &shared.path, e))?,
             ),
             _ => None,
         };
-        let prefaulter = Prefaulter::spawn(publish);
+        let prefaulter = Prefaulter::start(publish);
         Ok(Journal {
             shared,
             syncer: Mutex::new(syncer),
@@ -170,7 +180,27 @@ impl Journal {
     /// Appends one entry and returns its sequence number. With `sync="always"` the entry is
     /// durable when this returns.
     pub fn append(&self, kind: u16, payload: &[u8], timestamp_ns: Option<i64>) -> Result<u64> {
+        let appended = self.append_deferred(kind, payload, timestamp_ns)?;
+        self.wait_durable(appended)
+    }
+
+    /// Appends one entry without waiting for it to be durable: the entry is in the journal
+    /// (readers see it, later appends follow it) but, under `sync="always"`, not yet
+    /// synced. Pass the result to [`Journal::wait_durable`] — typically after releasing
+    /// whatever lock ordered the append, so that threads appending through one lock still
+    /// share syncs (group commit).
+    pub fn append_deferred(&self, kind: u16, payload: &[u8], timestamp_ns: Option<i64>) -> Result<Appended> {
         self.append_flagged(kind, 0, payload, timestamp_ns)
+    }
+
+    /// Returns once `appended` is as durable as the sync policy promises (under
+    /// `sync="always"`: synced, by this thread or by a sync another thread led); its seq.
+    /// A failed sync poisons the handle and is returned here.
+    pub fn wait_durable(&self, appended: Appended) -> Result<u64> {
+        if self.shared.opts.sync == SyncPolicy::Always {
+            self.shared.make_durable(Some((appended.epoch, appended.end)))?;
+        }
+        Ok(appended.seq)
     }
 
     fn append_flagged(
@@ -179,12 +209,12 @@ impl Journal {
         flags: u16,
         payload: &[u8],
         timestamp_ns: Option<i64>,
-    ) -> Result<u64> {
+    ) -> Result<Appended> {
         self.check_owner()?;
         self.check_payload(payload.len())?;
         Self::check_timestamp(timestamp_ns)?;
         let total = entry::encoded_len(payload.len());
-        let (seq, epoch, end) = {
+        let appended = {
             let mut st = self.shared.state.lock();
             st.check_writable(&self.shared.path)?;
             let pos = st.reserve(total, self.shared.opts.growth_step, &self.shared.path)?;
@@ -192,12 +222,9 @@ impl Journal {
             let ts = timestamp_ns.unwrap_or_else(crate::wall_clock_ns);
             entry::write(&mut st.map.bytes_mut()[pos..pos + total], seq, ts, kind, flags, payload);
             st.commit(pos, total, seq, flags & FLAG_CHECKPOINT != 0);
-            (seq, st.epoch, pos + total)
+            Appended { seq, epoch: st.epoch, end: pos + total }
         };
-        if self.shared.opts.sync == SyncPolicy::Always {
-            self.shared.make_durable(Some((epoch, end)))?;
-        }
-        Ok(seq)
+        Ok(appended)
     }
 
     /// Appends every payload as one entry of `kind`, all under one lock (no other entry
@@ -241,7 +268,8 @@ impl Journal {
 
     /// Journals a checkpoint marker (an entry flagged as a checkpoint, kind 0).
     pub fn checkpoint(&self, marker: &[u8]) -> Result<u64> {
-        self.append_flagged(0, FLAG_CHECKPOINT, marker, None)
+        let appended = self.append_flagged(0, FLAG_CHECKPOINT, marker, None)?;
+        self.wait_durable(appended)
     }
 
     /// The newest checkpoint entry still held: (seq, marker).
