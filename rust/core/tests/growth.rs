@@ -14,8 +14,13 @@ fn allocated(p: &Path) -> u64 {
     std::fs::metadata(p).unwrap().blocks() * 512
 }
 
+/// Injected faults are process-wide: a test's journal syscalls could take another
+/// test's fault, so the tests of this file run one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn the_file_doubles_until_the_step_cap_then_grows_by_the_cap() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("g.journal");
     let opts = JournalOptions { initial_size: 8192, growth_step: 64 << 10, ..Default::default() };
@@ -38,6 +43,7 @@ fn the_file_doubles_until_the_step_cap_then_grows_by_the_cap() {
 
 #[test]
 fn a_journal_with_default_options_stays_small_after_its_first_growth() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("d.journal");
     let j = Journal::open(&p, JournalOptions::default()).unwrap();
@@ -53,6 +59,7 @@ fn a_journal_with_default_options_stays_small_after_its_first_growth() {
 
 #[test]
 fn an_entry_larger_than_the_step_grows_the_file_to_fit_it() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("big.journal");
     let j = Journal::open(&p, small_opts()).unwrap();
@@ -63,6 +70,7 @@ fn an_entry_larger_than_the_step_grows_the_file_to_fit_it() {
 
 #[test]
 fn a_failed_growth_changes_nothing_and_an_injected_fault_fails_it_as_a_whole() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("f.journal");
     let j = Journal::open(&p, small_opts()).unwrap();
@@ -111,6 +119,7 @@ fn data_extent(p: &Path) -> u64 {
 
 #[test]
 fn opening_reads_the_entries_not_the_preallocated_space() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("o.journal");
     let opts = JournalOptions { initial_size: 64 << 20, ..Default::default() };
@@ -140,6 +149,7 @@ fn opening_reads_the_entries_not_the_preallocated_space() {
 
 #[test]
 fn a_journal_that_cannot_be_created_is_named_in_the_error_and_leaves_no_file() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("BTC-USD.journal");
     for call in [Call::Fallocate, Call::Fsync] {
