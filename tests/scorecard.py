@@ -74,7 +74,10 @@ CATEGORIES = {
         "Process lifecycle",
         "children forked (os.fork, multiprocessing fork and forkserver pools, a double-fork "
         "daemon) while the parent trades and syncs: every inherited handle refused, no hang or "
-        "panic in the child, no lock kept, the parent's data exactly what it wrote",
+        "panic in the child, no lock kept, the parent's data exactly what it wrote; Ctrl-C at "
+        "each shutdown step, managers dropped without shutdown and alive at exit, the data "
+        "directory removed or replaced under a manager, Ctrl-C before the first numpy call, "
+        "1,000 symbols under ulimit -n 1024",
     ),
     "api_inputs": (
         "Hostile API inputs",

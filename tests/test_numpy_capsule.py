@@ -17,6 +17,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.reliability("lifecycle")
+
 FIRST_USES = """
     import builtins, json
     import pinnacle

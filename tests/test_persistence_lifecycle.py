@@ -31,6 +31,8 @@ from pinnacle.cli.journal_scan import scan_journal
 from pinnacle.paths import DirectoryLock
 from pinnacle.snapshots import SnapshotManager, SnapshotPipeline
 
+pytestmark = pytest.mark.reliability("lifecycle")
+
 SYMS = ("AAA", "BBB")
 CFG = PersistenceConfig(keep_snapshots=2, journal_sync_mode="none")
 
