@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.reliability("lifecycle")
+
 SYMBOLS = 1000
 
 SCRIPT = r"""
 import json, os, resource, sys, threading, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 from pinnacle import PersistenceConfig, PersistenceManager
-
-pytestmark = pytest.mark.reliability("lifecycle")
 
 n, data = int(sys.argv[1]), sys.argv[2]
 cfg = PersistenceConfig(journal_sync_mode="interval", journal_sync_interval_ms=50)
