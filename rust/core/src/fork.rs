@@ -181,7 +181,11 @@ extern "C" fn child() {
     unlock();
 }
 
-fn install() {
+/// Registers the fork handlers (once per process). Every handle's opening calls it; call
+/// it early too, before another thread may fork: a child forked while the first
+/// registration is under way would wait for it forever. (The Python module calls it at
+/// import.)
+pub fn install() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: plain functions with static lifetime; the library is never unloaded

@@ -45,6 +45,7 @@ fn forked_from(r: Result<impl Sized, Error>, parent: u32) -> bool {
 
 #[test]
 fn a_forked_child_is_refused_every_use_and_the_parent_keeps_exactly_its_data() {
+    pinnacle_core::fork::install(); // before any thread of this test binary may fork
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("j.journal");
     let opts = JournalOptions { sync: SyncPolicy::Interval(Duration::from_millis(1)), ..Default::default() };
@@ -116,6 +117,7 @@ fn a_forked_child_is_refused_every_use_and_the_parent_keeps_exactly_its_data() {
 
 #[test]
 fn a_live_child_does_not_keep_the_lock_after_the_parent_closes() {
+    pinnacle_core::fork::install(); // before any thread of this test binary may fork
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("j.journal");
     let j = Journal::open(&p, JournalOptions::default()).unwrap();

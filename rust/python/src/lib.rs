@@ -63,6 +63,7 @@ mod _core {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        pinnacle_core::fork::install();
         super::warm_up(m.py())?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }

@@ -106,7 +106,9 @@ const SETTLED: Duration = Duration::from_secs(2);
 fn hidden_names(dir: &Path) -> Vec<String> {
     let Ok(m) = std::fs::metadata(dir) else { return Vec::new() };
     let (key, mtime) = ((m.dev(), m.ino()), (m.mtime(), m.mtime_nsec()));
-    if let Some((at, names)) = LISTINGS.lock().as_ref().and_then(|l| l.get(&key)) {
+    // try_lock, never lock: the cache is best effort, and a child forked while another
+    // thread held it must not wait for a thread it does not have.
+    if let Some((at, names)) = LISTINGS.try_lock().as_ref().and_then(|l| l.as_ref()?.get(&key)) {
         if *at == mtime {
             return names.clone();
         }
@@ -120,7 +122,9 @@ fn hidden_names(dir: &Path) -> Vec<String> {
         .collect();
     let changed = m.modified().unwrap_or(listed_at);
     if changed + SETTLED < listed_at {
-        LISTINGS.lock().get_or_insert_with(HashMap::new).insert(key, (mtime, names.clone()));
+        if let Some(mut cache) = LISTINGS.try_lock() {
+            cache.get_or_insert_with(HashMap::new).insert(key, (mtime, names.clone()));
+        }
     }
     names
 }

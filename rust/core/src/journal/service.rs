@@ -31,6 +31,7 @@
 use parking_lot::{Condvar, Mutex};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -92,7 +93,9 @@ struct Pool {
 }
 
 /// This process's pool, if it made one.
-static CURRENT: Mutex<Option<&'static Pool>> = Mutex::new(None);
+/// An atomic, not a lock: a child forked while another thread was making the pool must
+/// not inherit a lock held by a thread it does not have (its first journal would hang).
+static CURRENT: AtomicPtr<Pool> = AtomicPtr::new(std::ptr::null_mut());
 
 impl Tasks {
     /// Schedules a timed round `after` from now, on the grid.
@@ -114,28 +117,36 @@ impl Tasks {
 impl Pool {
     /// The pool of this process, made on first use (a forked parent's is left alone).
     fn current() -> &'static Pool {
-        let mut current = CURRENT.lock();
         let pid = std::process::id();
-        match *current {
-            Some(pool) if pool.pid == pid => pool,
-            _ => {
-                let tasks = Tasks {
-                    epoch: Instant::now(),
-                    slots: HashMap::new(),
-                    queue: BinaryHeap::new(),
-                    next_id: 0,
-                    workers: 0,
-                    handles: Vec::new(),
-                };
-                let pool: &'static Pool = Box::leak(Box::new(Pool {
-                    pid,
-                    tasks: Mutex::new(tasks),
-                    work: Condvar::new(),
-                    finished: Condvar::new(),
-                }));
-                *current = Some(pool);
-                pool
-            }
+        let seen = CURRENT.load(Ordering::Acquire);
+        // SAFETY: a non-null CURRENT points to a leaked, never freed Pool.
+        if let Some(pool) = unsafe { seen.as_ref() }.filter(|p| p.pid == pid) {
+            return pool;
+        }
+        let tasks = Tasks {
+            epoch: Instant::now(),
+            slots: HashMap::new(),
+            queue: BinaryHeap::new(),
+            next_id: 0,
+            workers: 0,
+            handles: Vec::new(),
+        };
+        let mine: &'static Pool = Box::leak(Box::new(Pool {
+            pid,
+            tasks: Mutex::new(tasks),
+            work: Condvar::new(),
+            finished: Condvar::new(),
+        }));
+        let mine_ptr = mine as *const Pool as *mut Pool;
+        match CURRENT.compare_exchange(seen, mine_ptr, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => mine,
+            // Another thread of this process installed its pool first: use that one (ours,
+            // never used, has no worker and stays leaked, a few hundred bytes).
+            // SAFETY: as above.
+            Err(theirs) => match unsafe { theirs.as_ref() } {
+                Some(p) if p.pid == pid => p,
+                _ => Self::current(),
+            },
         }
     }
 

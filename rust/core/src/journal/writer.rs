@@ -468,9 +468,8 @@ impl Drop for Journal {
         if !self.owner.is_current() {
             // A forked child: the state may be locked by threads it does not have, and
             // its mapping and descriptor are gone (crate::fork): leak it all, join nothing.
+            // (The background work is the parent's pool's: service.rs never touches it here.)
             std::mem::forget(self.shared.clone());
-            std::mem::forget(self.syncer.get_mut().take());
-            std::mem::forget(self.prefaulter.get_mut().take());
             return;
         }
         let _ = self.close();
