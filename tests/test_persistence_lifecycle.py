@@ -9,12 +9,11 @@ import gc
 import os
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import run_python
+from conftest import run_python, wait_for
 
 from pinnacle import (
     DataDirectoryLockedError,
@@ -46,15 +45,6 @@ def recovered(data: Path) -> dict[str, OrderBook]:
     with PersistenceManager(data, CFG, maintenance=False) as pm:
         pm.recover_state()
         return {s: b.copy() for s, b in pm.get_all_recovered_order_books().items()}
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 def maintenance_threads() -> int:

@@ -7,11 +7,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import pytest
+from conftest import wait_for
 
 from pinnacle import OrderBook, PersistenceConfig, PersistenceManager
 from pinnacle.snapshots import SnapshotPipeline
@@ -24,15 +24,6 @@ FAST = PersistenceConfig(
     compaction_threshold=40,
     keep_snapshots=2,
 )
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 def op(book: OrderBook, rng: random.Random, i: int) -> None:
