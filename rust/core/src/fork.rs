@@ -26,7 +26,8 @@
 //!
 //! Ordering: the registry is guarded by a spin lock that the prepare handler takes before
 //! the fork and the parent and child handlers release, so the child never sees it half
-//! updated. A registered descriptor is removed *and* closed under the lock, so the child
+//! updated. A registered descriptor is opened *and* registered under the lock, so no
+//! child gets an unregistered copy, and removed *and* closed under it, so the child
 //! handler never closes a number the process has since reused.
 
 use crate::error::{Error, Result};
@@ -83,10 +84,17 @@ pub struct LockFd {
 }
 
 impl LockFd {
-    pub fn new(file: File) -> LockFd {
+    /// The descriptor `open` makes, registered before any fork can copy it: a child that
+    /// got an unregistered copy would share the open file description, so the flock
+    /// later taken through it would last until that child exits.
+    pub fn open(open: impl FnOnce() -> Result<File>) -> Result<LockFd> {
         let owner = Owner::current();
-        with_registry(|fds| fds.push(file.as_raw_fd()));
-        LockFd { file: std::mem::ManuallyDrop::new(file), owner }
+        let file = with_registry(|fds| {
+            let file = open()?;
+            fds.push(file.as_raw_fd());
+            Ok::<_, Error>(file)
+        })?;
+        Ok(LockFd { file: std::mem::ManuallyDrop::new(file), owner })
     }
 }
 
@@ -131,6 +139,12 @@ pub(crate) fn dont_fork(addr: *const u8, len: usize) {
     let _ = (addr, len);
 }
 
+/// Runs `f` with forks held off (another thread's fork waits until it returns). `f` must
+/// be short, and must not fork nor open a [`LockFd`].
+pub(crate) fn without_fork<R>(f: impl FnOnce() -> R) -> R {
+    with_registry(|_| f())
+}
+
 struct Registry {
     busy: AtomicBool,
     fds: UnsafeCell<Vec<RawFd>>,
@@ -151,12 +165,19 @@ fn unlock() {
     REGISTRY.busy.store(false, Ordering::Release);
 }
 
+/// Runs `f` with the registry locked (so no fork happens meanwhile); `f` must not take
+/// the registry again nor fork.
 fn with_registry<R>(f: impl FnOnce(&mut Vec<RawFd>) -> R) -> R {
+    struct Unlock;
+    impl Drop for Unlock {
+        fn drop(&mut self) {
+            unlock();
+        }
+    }
     lock();
+    let _unlock = Unlock;
     // SAFETY: the lock is held.
-    let r = f(unsafe { &mut *REGISTRY.fds.get() });
-    unlock();
-    r
+    f(unsafe { &mut *REGISTRY.fds.get() })
 }
 
 extern "C" fn prepare() {

@@ -141,3 +141,34 @@ fn a_live_child_does_not_keep_the_lock_after_the_parent_closes() {
     let reopened = reopened.expect("the parent reopens its journal while the child lives");
     assert_eq!(reopened.entry_count(), 1);
 }
+
+#[test]
+fn a_child_forked_while_another_thread_opens_journals_can_open_its_own() {
+    pinnacle_core::fork::install();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || JournalOptions { sync: SyncPolicy::Interval(Duration::from_millis(1)), ..Default::default() };
+    let stop = Arc::new(AtomicBool::new(false));
+    let opener = {
+        let (stop, d) = (stop.clone(), dir.path().to_path_buf());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let j = Journal::open(d.join(format!("busy-{}.journal", i % 4)), opts()).unwrap();
+                j.append(1, b"x", None).unwrap();
+                j.close().unwrap();
+                i += 1;
+            }
+        })
+    };
+    for n in 0..60 {
+        let p = dir.path().join(format!("child-{n}.journal"));
+        let pid = fork_child(move || {
+            let Ok(j) = Journal::open(&p, opts()) else { return 1 };
+            let ok = j.append(1, b"mine", None).is_ok() && j.close().is_ok();
+            i32::from(!ok)
+        });
+        assert_eq!(wait(pid), 0, "child {n}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    opener.join().unwrap();
+}

@@ -28,7 +28,8 @@
 //!   nothing, and the child's first registration starts a pool of its own (the parent's
 //!   tasks are not the child's to run).
 
-use parking_lot::{Condvar, Mutex};
+use super::thread::Thread;
+use crate::locks::{Condvar, Mutex};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -78,7 +79,7 @@ struct Tasks {
     next_id: u64,
     workers: usize,
     /// Of every worker started since the pool last had none.
-    handles: Vec<std::thread::JoinHandle<()>>,
+    handles: Vec<Thread>,
 }
 
 /// One process's pool. Created on first use in a process and never freed (a worker may
@@ -162,7 +163,7 @@ pub(crate) fn register(task: Arc<dyn Task>, first_in: Duration) -> std::io::Resu
     let pool = Pool::current();
     let mut t = pool.tasks.lock();
     if t.workers < MAX_WORKERS.min(t.slots.len() + 1) {
-        let spawned = std::thread::Builder::new().name("pinnacle-worker".into()).spawn(move || work(pool));
+        let spawned = Thread::spawn(c"pinnacle-worker", Box::new(move || work(pool)));
         match spawned {
             Ok(handle) => {
                 t.workers += 1;
@@ -223,7 +224,7 @@ pub(crate) fn cancel(task: TaskId) {
             let exited = std::mem::take(&mut t.handles);
             drop(t);
             for h in exited {
-                let _ = h.join();
+                h.join();
             }
         }
     }
@@ -271,7 +272,9 @@ fn work(pool: &'static Pool) {
             pool.work.notify_one();
         }
         drop(t);
-        let again = task.run();
+        // A panicking round (a bug) ends its task rather than the worker, whose exit
+        // the pool's bookkeeping would not see.
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run())).unwrap_or(None);
         drop(task);
         t = pool.tasks.lock();
         pool.finished.notify_all();

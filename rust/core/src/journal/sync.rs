@@ -21,7 +21,7 @@ use super::service::{self, Task, TaskId};
 use super::writer::Shared;
 use crate::error::Result;
 use crate::sys;
-use parking_lot::{Condvar, Mutex};
+use crate::locks::{Condvar, Mutex};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
