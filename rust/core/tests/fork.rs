@@ -164,25 +164,40 @@ fn a_child_forked_while_another_thread_opens_journals_can_open_its_own() {
     pinnacle_core::fork::install();
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let opts = || JournalOptions { sync: SyncPolicy::Interval(Duration::from_millis(1)), ..Default::default() };
+    let opts =
+        || JournalOptions { sync: SyncPolicy::Interval(Duration::from_millis(1)), ..Default::default() };
     let stop = Arc::new(AtomicBool::new(false));
-    let opener = {
-        let (stop, d) = (stop.clone(), dir.path().to_path_buf());
+    // Two threads keep opening, appending to and closing journals (starting and stopping
+    // workers); a third keeps one journal open and flushes it (waking parked workers).
+    let mut busy: Vec<_> = (0..2)
+        .map(|t| {
+            let (stop, d) = (stop.clone(), dir.path().to_path_buf());
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let j = match Journal::open(d.join(format!("busy-{t}-{}.journal", i % 4)), opts()) {
+                        // A child forked a moment ago may not have closed its copy yet.
+                        Err(Error::Locked { .. }) => continue,
+                        j => j.unwrap(),
+                    };
+                    j.append(1, b"x", None).unwrap();
+                    j.close().unwrap();
+                }
+            })
+        })
+        .collect();
+    let kept = Journal::open(dir.path().join("kept.journal"), opts()).unwrap();
+    busy.push({
+        let stop = stop.clone();
         std::thread::spawn(move || {
-            let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let j = match Journal::open(d.join(format!("busy-{}.journal", i % 4)), opts()) {
-                    // A child forked a moment ago may not have closed its copy yet.
-                    Err(Error::Locked { .. }) => continue,
-                    j => j.unwrap(),
-                };
-                j.append(1, b"x", None).unwrap();
-                j.close().unwrap();
+                kept.append(1, b"y", None).unwrap();
+                kept.flush().unwrap();
             }
         })
-    };
-    for n in 0..60 {
+    });
+    for n in 0..100 {
         let p = dir.path().join(format!("child-{n}.journal"));
         let pid = fork_child(move || {
             let Ok(j) = Journal::open(&p, opts()) else { return 1 };
@@ -192,5 +207,7 @@ fn a_child_forked_while_another_thread_opens_journals_can_open_its_own() {
         assert_eq!(wait(pid), 0, "child {n}");
     }
     stop.store(true, Ordering::Relaxed);
-    opener.join().unwrap();
+    for t in busy {
+        t.join().unwrap();
+    }
 }

@@ -46,7 +46,11 @@ impl PyJournalReader {
         #[pyo3(from_py_with = convert::from_seq)] from_seq: u64,
     ) -> PyResult<Self> {
         let r = py.detach(|| JournalReader::open(&path, from_seq)).py()?;
-        Ok(PyJournalReader { inner: pinnacle_core::locks::Mutex::new(Some(r)), path, owner: Owner::current() })
+        Ok(PyJournalReader {
+            inner: pinnacle_core::locks::Mutex::new(Some(r)),
+            path,
+            owner: Owner::current(),
+        })
     }
 
     /// The complete entries appended since the last call (at most max_entries).
