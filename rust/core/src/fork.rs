@@ -23,6 +23,11 @@
 //!   handle there, and reopening a reader is cheap.
 //! - A process-wide worker (a sync or prefault thread shared by journals) must compare
 //!   its own [`Owner`] and start afresh in a child: its thread did not come along.
+//! - A child's *own* journals work whatever its parent's threads were doing: their locks
+//!   keep no process-wide state ([`crate::locks`]), nor does making their workers.
+//! - Limit: until a child's fork handler has run (a moment after the fork, longer on a
+//!   busy machine), its copies of the descriptors share the parent's flocks, so the
+//!   parent closing and at once reopening a journal may meanwhile find it `Locked`.
 //!
 //! Ordering: the registry is guarded by a spin lock that the prepare handler takes before
 //! the fork and the parent and child handlers release, so the child never sees it half

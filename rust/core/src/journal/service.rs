@@ -18,9 +18,10 @@
 //! - Workers are started when tasks are registered (never from [`wake`], which appenders
 //!   call), up to one per registered task and at most [`MAX_WORKERS`]. When the last task
 //!   is cancelled (the process's last journal closed), the workers exit and [`cancel`]
-//!   joins them: with no journal open the process has no pinnacle thread, so a fork
-//!   then leaves no parked thread behind (a child inherits the parking lot's record of
-//!   its parent's parked threads, whose stacks it reuses for new threads).
+//!   joins them: with no journal open the process has no pinnacle thread.
+//! - Workers are made with `pthread_create` (thread.rs) and the pool's locks are `std`'s
+//!   (crate::locks), so a child's pool works whatever its parent's threads were doing at
+//!   the fork: neither has process-wide state a parent's thread could hold.
 //! - A forked child has none of its parent's workers, and the parent's condition
 //!   variables may list them as waiters (a notification could go to a thread that does
 //!   not exist, or hand it the mutex for good). So a child never touches its
