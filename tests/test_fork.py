@@ -216,6 +216,59 @@ def test_children_forked_while_another_thread_syncs_never_hang(tmp_path: Path, c
     assert len(entries(path)) == done[0]
 
 
+def test_a_child_forked_while_other_threads_open_journals_can_open_its_own(
+    tmp_path: Path, cases: Any
+) -> None:
+    """Forks land while other threads open, append to, flush and close journals (starting,
+    waking and stopping the pool's workers, holding and waiting on locks): the child's own
+    journal, with its own workers, opens, appends and closes without hanging."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def churn(t: int) -> None:
+        i = 0
+        try:
+            while not stop.is_set():
+                i += 1
+                try:
+                    j = Journal(tmp_path / f"busy-{t}-{i % 4}.journal", sync="interval", sync_interval_ms=1)
+                except pinnacle.JournalLockedError:
+                    continue  # a child forked a moment ago may not have closed its copy yet
+                j.append(1, b"x")
+                j.close()
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    kept = Journal(tmp_path / "kept.journal", sync="interval", sync_interval_ms=1)
+
+    def flush() -> None:
+        while not stop.is_set():
+            kept.append(1, b"y")
+            kept.flush()
+
+    threads = [threading.Thread(target=churn, args=(t,)) for t in range(2)]
+    threads.append(threading.Thread(target=flush))
+    for t in threads:
+        t.start()
+
+    def own(n: int) -> list[str]:
+        with Journal(tmp_path / f"child-{n}.journal", sync="interval", sync_interval_ms=1) as j:
+            j.append(1, b"mine")
+            j.flush()
+            return [bytes(e.payload).decode() for e in j.read()]
+
+    try:
+        for n in range(40):
+            assert in_child(lambda n=n: own(n), deadline=20) == ["mine"]
+            cases.add()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    kept.close()
+    assert not errors, errors
+
+
 def test_a_child_closing_and_exiting_normally_neither_panics_nor_hangs(tmp_path: Path, cases: Any) -> None:
     """Normal interpreter exit in the child runs every finalizer (Journal, book, reader,
     manager) with the parent's threads absent."""

@@ -8,7 +8,7 @@
 
 use crate::{encode_snapshot_bound, SnapshotBinding, SnapshotError};
 use crate::{ApplyError, BookError, Op, OrderBook, Outcome, OP_KIND};
-use parking_lot::Mutex;
+use pinnacle_core::locks::Mutex;
 use pinnacle_core::{Columns, Journal, SyncPolicy, FLAG_CHECKPOINT};
 use std::fmt;
 use std::sync::Arc;

@@ -23,10 +23,16 @@
 //!   handle there, and reopening a reader is cheap.
 //! - A process-wide worker (a sync or prefault thread shared by journals) must compare
 //!   its own [`Owner`] and start afresh in a child: its thread did not come along.
+//! - A child's *own* journals work whatever its parent's threads were doing: their locks
+//!   keep no process-wide state ([`crate::locks`]), nor does making their workers.
+//! - Limit: until a child's fork handler has run (a moment after the fork, longer on a
+//!   busy machine), its copies of the descriptors share the parent's flocks, so the
+//!   parent closing and at once reopening a journal may meanwhile find it `Locked`.
 //!
 //! Ordering: the registry is guarded by a spin lock that the prepare handler takes before
 //! the fork and the parent and child handlers release, so the child never sees it half
-//! updated. A registered descriptor is removed *and* closed under the lock, so the child
+//! updated. A registered descriptor is opened *and* registered under the lock, so no
+//! child gets an unregistered copy, and removed *and* closed under it, so the child
 //! handler never closes a number the process has since reused.
 
 use crate::error::{Error, Result};
@@ -83,10 +89,17 @@ pub struct LockFd {
 }
 
 impl LockFd {
-    pub fn new(file: File) -> LockFd {
+    /// The descriptor `open` makes, registered before any fork can copy it: a child that
+    /// got an unregistered copy would share the open file description, so the flock
+    /// later taken through it would last until that child exits.
+    pub fn open(open: impl FnOnce() -> Result<File>) -> Result<LockFd> {
         let owner = Owner::current();
-        with_registry(|fds| fds.push(file.as_raw_fd()));
-        LockFd { file: std::mem::ManuallyDrop::new(file), owner }
+        let file = with_registry(|fds| {
+            let file = open()?;
+            fds.push(file.as_raw_fd());
+            Ok::<_, Error>(file)
+        })?;
+        Ok(LockFd { file: std::mem::ManuallyDrop::new(file), owner })
     }
 }
 
@@ -131,6 +144,12 @@ pub(crate) fn dont_fork(addr: *const u8, len: usize) {
     let _ = (addr, len);
 }
 
+/// Runs `f` with forks held off (another thread's fork waits until it returns). `f` must
+/// be short, and must not fork nor open a [`LockFd`].
+pub(crate) fn without_fork<R>(f: impl FnOnce() -> R) -> R {
+    with_registry(|_| f())
+}
+
 struct Registry {
     busy: AtomicBool,
     fds: UnsafeCell<Vec<RawFd>>,
@@ -151,12 +170,19 @@ fn unlock() {
     REGISTRY.busy.store(false, Ordering::Release);
 }
 
+/// Runs `f` with the registry locked (so no fork happens meanwhile); `f` must not take
+/// the registry again nor fork.
 fn with_registry<R>(f: impl FnOnce(&mut Vec<RawFd>) -> R) -> R {
+    struct Unlock;
+    impl Drop for Unlock {
+        fn drop(&mut self) {
+            unlock();
+        }
+    }
     lock();
+    let _unlock = Unlock;
     // SAFETY: the lock is held.
-    let r = f(unsafe { &mut *REGISTRY.fds.get() });
-    unlock();
-    r
+    f(unsafe { &mut *REGISTRY.fds.get() })
 }
 
 extern "C" fn prepare() {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod fork;
 pub mod format;
 pub mod journal;
+pub mod locks;
 pub mod options;
 pub mod sys;
 #[doc(hidden)]

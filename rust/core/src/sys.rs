@@ -53,7 +53,7 @@ struct Fault {
 }
 
 static ARMED: AtomicBool = AtomicBool::new(false);
-static FAULTS: parking_lot::Mutex<Vec<Fault>> = parking_lot::Mutex::new(Vec::new());
+static FAULTS: crate::locks::Mutex<Vec<Fault>> = crate::locks::Mutex::new(Vec::new());
 
 /// Makes the next `times` calls of `call` (every call when `None`) fail with `errno`.
 pub fn inject_fault(call: Call, errno: i32, times: Option<u32>) {

@@ -19,7 +19,7 @@ type FileKey = (u64, u64);
 
 static TRACKING: AtomicBool = AtomicBool::new(false);
 static SYNCS: AtomicU64 = AtomicU64::new(0);
-static IMAGES: parking_lot::Mutex<Option<HashMap<FileKey, Vec<u8>>>> = parking_lot::Mutex::new(None);
+static IMAGES: crate::locks::Mutex<Option<HashMap<FileKey, Vec<u8>>>> = crate::locks::Mutex::new(None);
 
 /// Turns tracking on (forgetting earlier images) or off.
 pub fn track_durability(on: bool) {
@@ -60,8 +60,8 @@ pub(crate) fn after_sync(snapshot: Option<(FileKey, Vec<u8>)>) {
 
 static HOLDING: AtomicBool = AtomicBool::new(false);
 /// (syncs are held, syncs waiting at the hook), and its change signal.
-static HOLD: (parking_lot::Mutex<(bool, u64)>, parking_lot::Condvar) =
-    (parking_lot::Mutex::new((false, 0)), parking_lot::Condvar::new());
+static HOLD: (crate::locks::Mutex<(bool, u64)>, crate::locks::Condvar) =
+    (crate::locks::Mutex::new((false, 0)), crate::locks::Condvar::new());
 
 /// Holds every data sync (of every journal in the process) at its start until called
 /// again with `false`: a sync that takes as long as the test wants, without timing.

@@ -39,6 +39,15 @@ fn wait(pid: libc::pid_t) -> i32 {
     }
 }
 
+/// The tests run one at a time: a child forked by one test holds copies of the other
+/// tests' descriptors (and so their flocks) until its fork handler has closed them, which
+/// can be a while on a busy machine, and these tests check when locks are released.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn forked_from(r: Result<impl Sized, Error>, parent: u32) -> bool {
     matches!(r, Err(Error::Forked { pid, .. }) if pid == parent)
 }
@@ -46,6 +55,7 @@ fn forked_from(r: Result<impl Sized, Error>, parent: u32) -> bool {
 #[test]
 fn a_forked_child_is_refused_every_use_and_the_parent_keeps_exactly_its_data() {
     pinnacle_core::fork::install(); // before any thread of this test binary may fork
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("j.journal");
     let opts = JournalOptions { sync: SyncPolicy::Interval(Duration::from_millis(1)), ..Default::default() };
@@ -118,6 +128,7 @@ fn a_forked_child_is_refused_every_use_and_the_parent_keeps_exactly_its_data() {
 #[test]
 fn a_live_child_does_not_keep_the_lock_after_the_parent_closes() {
     pinnacle_core::fork::install(); // before any thread of this test binary may fork
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("j.journal");
     let j = Journal::open(&p, JournalOptions::default()).unwrap();
@@ -140,4 +151,63 @@ fn a_live_child_does_not_keep_the_lock_after_the_parent_closes() {
     assert_eq!(wait(pid), 0);
     let reopened = reopened.expect("the parent reopens its journal while the child lives");
     assert_eq!(reopened.entry_count(), 1);
+}
+
+/// A child's own journal works whatever its parent's threads were doing at the fork:
+/// here another thread keeps opening, appending to and closing journals, so forks land
+/// while it starts or stops pool workers, waits on the pool's condition variables, or
+/// holds locks. (Before: a child's close hung for good, in a parking_lot bucket lock or
+/// a lost wake-up inherited from the parent, or with its workers stuck in std's thread
+/// start, whose process-wide lock a parent thread held.)
+#[test]
+fn a_child_forked_while_another_thread_opens_journals_can_open_its_own() {
+    pinnacle_core::fork::install();
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let opts =
+        || JournalOptions { sync: SyncPolicy::Interval(Duration::from_millis(1)), ..Default::default() };
+    let stop = Arc::new(AtomicBool::new(false));
+    // Two threads keep opening, appending to and closing journals (starting and stopping
+    // workers); a third keeps one journal open and flushes it (waking parked workers).
+    let mut busy: Vec<_> = (0..2)
+        .map(|t| {
+            let (stop, d) = (stop.clone(), dir.path().to_path_buf());
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let j = match Journal::open(d.join(format!("busy-{t}-{}.journal", i % 4)), opts()) {
+                        // A child forked a moment ago may not have closed its copy yet.
+                        Err(Error::Locked { .. }) => continue,
+                        j => j.unwrap(),
+                    };
+                    j.append(1, b"x", None).unwrap();
+                    j.close().unwrap();
+                }
+            })
+        })
+        .collect();
+    let kept = Journal::open(dir.path().join("kept.journal"), opts()).unwrap();
+    busy.push({
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                kept.append(1, b"y", None).unwrap();
+                kept.flush().unwrap();
+            }
+        })
+    });
+    for n in 0..100 {
+        let p = dir.path().join(format!("child-{n}.journal"));
+        let pid = fork_child(move || {
+            let Ok(j) = Journal::open(&p, opts()) else { return 1 };
+            let ok = j.append(1, b"mine", None).is_ok() && j.close().is_ok();
+            i32::from(!ok)
+        });
+        assert_eq!(wait(pid), 0, "child {n}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in busy {
+        t.join().unwrap();
+    }
 }

@@ -23,7 +23,7 @@ pub struct PyOrderBook {
     price: Grid,
     qty: Grid,
     symbol: String,
-    journal: parking_lot::Mutex<Option<Py<PyJournal>>>,
+    journal: pinnacle_core::locks::Mutex<Option<Py<PyJournal>>>,
     /// The journal syncs every append: release the GIL around mutations.
     blocking: AtomicBool,
 }
@@ -45,7 +45,7 @@ impl PyOrderBook {
             price,
             qty,
             symbol,
-            journal: parking_lot::Mutex::new(journal),
+            journal: pinnacle_core::locks::Mutex::new(journal),
             blocking: AtomicBool::new(blocking),
         })
     }

@@ -166,7 +166,7 @@ impl PyJournal {
         self.inner.read_into(from, 0, &mut Columns::default()).py()?;
         Ok(EntryIterator {
             journal: self.inner.clone(),
-            state: parking_lot::Mutex::new((from, Columns::default(), 0)),
+            state: pinnacle_core::locks::Mutex::new((from, Columns::default(), 0)),
         })
     }
 
@@ -330,7 +330,7 @@ impl PyJournal {
 pub struct EntryIterator {
     journal: Arc<Journal>,
     /// (next seq to fetch, current batch, position in it)
-    state: parking_lot::Mutex<(u64, Columns, usize)>,
+    state: pinnacle_core::locks::Mutex<(u64, Columns, usize)>,
 }
 
 const BATCH: usize = 4096;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 #[pyclass(name = "JournalReader", module = "pinnacle._core", frozen)]
 pub struct PyJournalReader {
-    inner: parking_lot::Mutex<Option<JournalReader>>,
+    inner: pinnacle_core::locks::Mutex<Option<JournalReader>>,
     path: PathBuf,
     /// Checked before `inner` is locked: a thread absent from a forked child may hold it
     /// (readers hold no flock, but the rule is the same for every handle).
@@ -46,7 +46,11 @@ impl PyJournalReader {
         #[pyo3(from_py_with = convert::from_seq)] from_seq: u64,
     ) -> PyResult<Self> {
         let r = py.detach(|| JournalReader::open(&path, from_seq)).py()?;
-        Ok(PyJournalReader { inner: parking_lot::Mutex::new(Some(r)), path, owner: Owner::current() })
+        Ok(PyJournalReader {
+            inner: pinnacle_core::locks::Mutex::new(Some(r)),
+            path,
+            owner: Owner::current(),
+        })
     }
 
     /// The complete entries appended since the last call (at most max_entries).

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[pyclass(name = "ShadowBook", module = "pinnacle._core", frozen)]
 pub struct PyShadowBook {
     /// None once closed (the journal reader is released with it).
-    inner: parking_lot::Mutex<Option<ShadowBook>>,
+    inner: pinnacle_core::locks::Mutex<Option<ShadowBook>>,
     /// Checked before `inner` is locked: a thread absent from a forked child may hold it.
     owner: Owner,
     path: PathBuf,
@@ -58,7 +58,7 @@ impl PyShadowBook {
         };
         let shadow = shadow.map_err(engine_err)?;
         let owner = Owner::current();
-        Ok(PyShadowBook { inner: parking_lot::Mutex::new(Some(shadow)), owner, path })
+        Ok(PyShadowBook { inner: pinnacle_core::locks::Mutex::new(Some(shadow)), owner, path })
     }
 
     /// Applies new journal entries (up to until_seq when given); returns the last seq applied.

@@ -77,7 +77,7 @@ impl Journal {
             }
         };
         let tmp = temp_path(path, "compact");
-        let file = LockFd::new(sys::create_new(&tmp)?);
+        let file = LockFd::open(|| sys::create_new(&tmp))?;
         let initial = shared.opts.initial_size;
         let bulk = (|| {
             sys::lock_exclusive(&file, &tmp)?;
@@ -202,7 +202,7 @@ fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Re
         journal_id: st.header.journal_id,
     };
     let tmp = temp_path(path, "compact");
-    let file = LockFd::new(sys::create_new(&tmp)?);
+    let file = LockFd::open(|| sys::create_new(&tmp))?;
     let written = (|| {
         sys::lock_exclusive(&file, &tmp)?;
         sys::allocate(&file, &tmp, 0, round_up((new_end as u64).max(initial), PAGE))?;

@@ -4,9 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::format::header::{new_journal_id, Header, HEADER_SIZE, SLOT_OFFSETS};
+use crate::locks::Mutex;
 use crate::options::JournalOptions;
 use crate::sys;
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};

@@ -19,8 +19,14 @@ impl Mapping {
     pub fn new(file: &File, path: &Path, strategy: GrowthStrategy) -> Result<Mapping> {
         // SAFETY: the writer holds the file's exclusive lock; other processes only read.
         // A process that truncates the file behind our back is outside what we defend.
-        let map = unsafe { MmapMut::map_mut(file) }.map_err(|e| Error::io("mmap", path, e))?;
-        crate::fork::dont_fork(map.as_ptr(), map.len());
+        // Mapped and advised with forks held off: a child inheriting the mapping would
+        // keep the file's open description, and so the writer's flock, while it lives.
+        let map = crate::fork::without_fork(|| {
+            let map = unsafe { MmapMut::map_mut(file) }?;
+            crate::fork::dont_fork(map.as_ptr(), map.len());
+            Ok(map)
+        })
+        .map_err(|e| Error::io("mmap", path, e))?;
         // No read-around on faults: the kernel would otherwise read up to `read_ahead_kb`
         // (8 MiB on some VMs) of preallocated zeros into the page cache around every
         // faulted page, and cached zero pages count as data to SEEK_DATA, so the next

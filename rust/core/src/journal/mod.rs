@@ -11,6 +11,7 @@ pub mod recovery;
 pub(crate) mod service;
 pub(crate) mod state;
 pub(crate) mod sync;
+pub(crate) mod thread;
 pub mod writer;
 
 use crate::error::{Error, Result};

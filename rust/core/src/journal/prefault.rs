@@ -19,7 +19,7 @@
 //! as with any mmap-based store.
 
 use super::service::{self, Task, TaskId};
-use parking_lot::RwLock;
+use crate::locks::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

@@ -18,9 +18,10 @@
 //! - Workers are started when tasks are registered (never from [`wake`], which appenders
 //!   call), up to one per registered task and at most [`MAX_WORKERS`]. When the last task
 //!   is cancelled (the process's last journal closed), the workers exit and [`cancel`]
-//!   joins them: with no journal open the process has no pinnacle thread, so a fork
-//!   then leaves no parked thread behind (a child inherits the parking lot's record of
-//!   its parent's parked threads, whose stacks it reuses for new threads).
+//!   joins them: with no journal open the process has no pinnacle thread.
+//! - Workers are made with `pthread_create` (thread.rs) and the pool's locks are `std`'s
+//!   (crate::locks), so a child's pool works whatever its parent's threads were doing at
+//!   the fork: neither has process-wide state a parent's thread could hold.
 //! - A forked child has none of its parent's workers, and the parent's condition
 //!   variables may list them as waiters (a notification could go to a thread that does
 //!   not exist, or hand it the mutex for good). So a child never touches its
@@ -28,7 +29,8 @@
 //!   nothing, and the child's first registration starts a pool of its own (the parent's
 //!   tasks are not the child's to run).
 
-use parking_lot::{Condvar, Mutex};
+use super::thread::Thread;
+use crate::locks::{Condvar, Mutex};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -78,7 +80,7 @@ struct Tasks {
     next_id: u64,
     workers: usize,
     /// Of every worker started since the pool last had none.
-    handles: Vec<std::thread::JoinHandle<()>>,
+    handles: Vec<Thread>,
 }
 
 /// One process's pool. Created on first use in a process and never freed (a worker may
@@ -162,7 +164,7 @@ pub(crate) fn register(task: Arc<dyn Task>, first_in: Duration) -> std::io::Resu
     let pool = Pool::current();
     let mut t = pool.tasks.lock();
     if t.workers < MAX_WORKERS.min(t.slots.len() + 1) {
-        let spawned = std::thread::Builder::new().name("pinnacle-worker".into()).spawn(move || work(pool));
+        let spawned = Thread::spawn(c"pinnacle-worker", Box::new(move || work(pool)));
         match spawned {
             Ok(handle) => {
                 t.workers += 1;
@@ -223,7 +225,7 @@ pub(crate) fn cancel(task: TaskId) {
             let exited = std::mem::take(&mut t.handles);
             drop(t);
             for h in exited {
-                let _ = h.join();
+                h.join();
             }
         }
     }
@@ -271,7 +273,9 @@ fn work(pool: &'static Pool) {
             pool.work.notify_one();
         }
         drop(t);
-        let again = task.run();
+        // A panicking round (a bug) ends its task rather than the worker, whose exit
+        // the pool's bookkeeping would not see.
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run())).unwrap_or(None);
         drop(task);
         t = pool.tasks.lock();
         pool.finished.notify_all();

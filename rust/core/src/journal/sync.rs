@@ -20,8 +20,8 @@
 use super::service::{self, Task, TaskId};
 use super::writer::Shared;
 use crate::error::Result;
+use crate::locks::{Condvar, Mutex};
 use crate::sys;
-use parking_lot::{Condvar, Mutex};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 

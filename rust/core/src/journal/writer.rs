@@ -16,9 +16,9 @@ use crate::error::{Error, Result};
 use crate::fork::{LockFd, Owner};
 use crate::format::entry::{self, FLAG_CHECKPOINT};
 use crate::format::header::{self, SlotError, HEADER_SIZE};
+use crate::locks::Mutex;
 use crate::options::{JournalOptions, SyncPolicy};
 use crate::sys;
-use parking_lot::Mutex;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,14 +76,14 @@ impl Journal {
         if path.as_os_str().is_empty() {
             return Err(Error::invalid("journal path is empty"));
         }
-        let file = LockFd::new(match sys::open_existing(&path, true) {
+        let file = match LockFd::open(|| sys::open_existing(&path, true)) {
             Ok(f) => f,
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 create(&path, &opts)?;
-                sys::open_existing(&path, true)?
+                LockFd::open(|| sys::open_existing(&path, true))?
             }
             Err(e) => return Err(e),
-        });
+        };
         sys::lock_exclusive(&file, &path)?;
         remove_stale_temps(&path);
         let meta = file.metadata().map_err(|e| Error::io("fstat", &path, e))?;
