@@ -397,6 +397,27 @@ pub fn parent_dir(path: &Path) -> &Path {
 /// changing a byte, so later writes there do not stop on page faults. Linux 5.14+
 /// (`MADV_POPULATE_WRITE`); false where unsupported, or when the range is not mapped
 /// writable (the kernel refuses it with an error rather than a signal).
+/// Populates the pages of a batch about to be written to a journal mapping (which is
+/// MADV_RANDOM: see mapping.rs) with the kernel's normal read-around for the duration, so
+/// the fresh pages come in large folios rather than one read per page (2.7x the time of a
+/// 1 M-entry `append_many`). Read-around may cache some zeros past the batch; the opening
+/// scan then reads those too, at most one read-around window. Best effort.
+pub fn populate_batch(addr: usize, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let start = addr / 4096 * 4096;
+        let span = addr + len - start;
+        // SAFETY: advice and population change no contents of our own live mapping.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, span, libc::MADV_NORMAL);
+            libc::madvise(start as *mut libc::c_void, span, libc::MADV_POPULATE_WRITE);
+            libc::madvise(start as *mut libc::c_void, span, libc::MADV_RANDOM);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (addr, len);
+}
+
 pub fn populate_write(addr: usize, len: usize) -> bool {
     #[cfg(target_os = "linux")]
     {

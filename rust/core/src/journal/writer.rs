@@ -53,6 +53,9 @@ pub struct Journal {
     claimed: AtomicBool,
 }
 
+/// Batches of at least this many bytes have their pages populated in one call first.
+const POPULATE_BATCH: usize = 256 << 10;
+
 fn header_error(path: &Path, e: SlotError) -> Error {
     match e {
         SlotError::Empty => Error::corruption(path, 0, "no journal header: the first page is all zero"),
@@ -249,6 +252,9 @@ impl Journal {
             let mut st = self.shared.state.lock();
             st.check_writable(&self.shared.path)?;
             let mut pos = st.reserve(total, self.shared.opts.growth_step, &self.shared.path)?;
+            if total >= POPULATE_BATCH {
+                sys::populate_batch(st.map.base() as usize + pos, total);
+            }
             let ts = timestamp_ns.unwrap_or_else(crate::wall_clock_ns);
             let first = st.next_seq;
             for p in payloads {
