@@ -10,12 +10,30 @@ use std::path::{Path, PathBuf};
 
 /// pinnacle-core's top-level modules, lowest first: a module may import only modules
 /// listed before it.
-const CORE_LAYERS: &[&str] = &["locks", "error", "format", "sync_hooks", "sys", "fork", "options", "journal", "testing"];
+const CORE_LAYERS: &[&str] =
+    &["locks", "error", "format", "sync_hooks", "sys", "fork", "options", "journal", "testing"];
 
 /// pinnacle-book's modules, lowest first.
 const BOOK_LAYERS: &[&str] = &[
-    "strid", "types", "error", "ids", "hash", "order", "index", "level", "wire", "ops", "book", "plan",
-    "matching", "apply", "invariants", "traverse", "snapshot", "journaled", "shadow",
+    "strid",
+    "types",
+    "error",
+    "ids",
+    "hash",
+    "order",
+    "index",
+    "level",
+    "wire",
+    "ops",
+    "book",
+    "plan",
+    "matching",
+    "apply",
+    "invariants",
+    "traverse",
+    "snapshot",
+    "journaled",
+    "shadow",
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
@@ -145,7 +163,11 @@ fn paths(module: &str, code: &str) -> Vec<Vec<String>> {
 
 /// The module a path names: its longest prefix that is a module, or, for a root item,
 /// the module the root re-exports it from. None for items defined in lib.rs itself.
-fn resolve(path: &[String], mods: &BTreeMap<String, PathBuf>, reexports: &BTreeMap<String, String>) -> Option<String> {
+fn resolve(
+    path: &[String],
+    mods: &BTreeMap<String, PathBuf>,
+    reexports: &BTreeMap<String, String>,
+) -> Option<String> {
     for n in (1..=path.len()).rev() {
         let p = path[..n].join("::");
         if mods.contains_key(&p) {
@@ -198,7 +220,12 @@ fn collapse(g: &Graph) -> Graph {
 
 /// A cycle of `g`, if it has one.
 fn cycle(g: &Graph) -> Option<Vec<String>> {
-    fn visit(n: &str, g: &Graph, state: &mut BTreeMap<String, u8>, stack: &mut Vec<String>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        g: &Graph,
+        state: &mut BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
         match state.get(n) {
             Some(2) => return None,
             Some(1) => {
@@ -225,7 +252,9 @@ fn cycle(g: &Graph) -> Option<Vec<String>> {
 }
 
 fn render(g: &Graph) -> String {
-    g.iter().map(|(m, d)| format!("  {m} -> {}\n", d.iter().cloned().collect::<Vec<_>>().join(", "))).collect()
+    g.iter()
+        .map(|(m, d)| format!("  {m} -> {}\n", d.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .collect()
 }
 
 fn check(crate_dir: &str, layers: &[&str]) {
@@ -236,7 +265,10 @@ fn check(crate_dir: &str, layers: &[&str]) {
     let t = collapse(&g);
     assert_eq!(cycle(&t), None, "{crate_dir}: top-level module cycle; graph:\n{}", render(&t));
     let rank = |m: &str| {
-        layers.iter().position(|l| *l == m).unwrap_or_else(|| panic!("{crate_dir}: module {m} is not in the layering"))
+        layers
+            .iter()
+            .position(|l| *l == m)
+            .unwrap_or_else(|| panic!("{crate_dir}: module {m} is not in the layering"))
     };
     for (m, deps) in &t {
         for d in deps {
