@@ -46,6 +46,7 @@ mod apply;
 mod book;
 pub mod error;
 mod hash;
+mod ids;
 mod index;
 mod invariants;
 pub mod journaled;

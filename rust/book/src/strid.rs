@@ -8,8 +8,8 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::error::BookError;
-use crate::types::MAX_ID_LEN;
+/// Longest string order id (and symbol), in UTF-8 bytes.
+pub const MAX_ID_LEN: usize = 64;
 
 /// Longest id stored inline.
 const INLINE_CAP: usize = 22;
@@ -29,11 +29,12 @@ enum Repr {
 pub struct StrId(Repr);
 
 impl StrId {
-    /// Validates the length (1..=64 bytes).
-    pub fn new(s: &str) -> Result<StrId, BookError> {
+    /// Validates the length (1..=64 bytes); the error is the offending length.
+    /// `StrId::new` (ids.rs) is the public form, with a `BookError`.
+    pub(crate) fn checked(s: &str) -> Result<StrId, usize> {
         let bytes = s.as_bytes();
         if bytes.is_empty() || bytes.len() > MAX_ID_LEN {
-            return Err(BookError::InvalidId { len: bytes.len() });
+            return Err(bytes.len());
         }
         if bytes.len() <= INLINE_CAP {
             let mut buf = [0u8; INLINE_CAP];

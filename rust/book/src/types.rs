@@ -3,11 +3,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::error::BookError;
-pub use crate::strid::StrId;
-
-/// Longest string order id (and symbol), in UTF-8 bytes.
-pub const MAX_ID_LEN: usize = 64;
+pub use crate::strid::{StrId, MAX_ID_LEN};
 
 /// Side of an order. Encoded on the wire as `0` (buy) / `1` (sell).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,13 +56,6 @@ pub enum OrderId {
     Str(StrId),
 }
 
-impl OrderId {
-    /// A string id; errors if `s` is empty or longer than 64 bytes.
-    pub fn string(s: &str) -> Result<OrderId, BookError> {
-        StrId::new(s).map(OrderId::Str)
-    }
-}
-
 /// One hasher call per id (consistent with `Eq`: equal ids hash equally;
 /// `Int(5)` and `Str("5")` may collide but never compare equal).
 impl Hash for OrderId {
@@ -87,20 +76,6 @@ impl From<u64> for OrderId {
 impl From<StrId> for OrderId {
     fn from(v: StrId) -> OrderId {
         OrderId::Str(v)
-    }
-}
-
-impl TryFrom<&str> for OrderId {
-    type Error = BookError;
-    fn try_from(s: &str) -> Result<OrderId, BookError> {
-        OrderId::string(s)
-    }
-}
-
-impl TryFrom<String> for OrderId {
-    type Error = BookError;
-    fn try_from(s: String) -> Result<OrderId, BookError> {
-        OrderId::string(&s)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod format;
 pub mod journal;
 pub mod locks;
 pub mod options;
+mod sync_hooks;
 pub mod sys;
 #[doc(hidden)]
 pub mod testing;

@@ -251,8 +251,8 @@ fn release_past_end(fd: libc::c_int, off: i64, n: i64) {
 /// Makes the file's data durable (see the module comment for why one call suffices).
 pub fn datasync(file: &File, path: &Path) -> Result<()> {
     injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
-    crate::testing::sync_hook();
-    let before = crate::testing::before_sync(file);
+    crate::sync_hooks::sync_hook();
+    let before = crate::sync_hooks::before_sync(file);
     #[cfg(target_os = "macos")]
     // SAFETY: fcntl on a descriptor we own.
     let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_FULLFSYNC) };
@@ -260,7 +260,7 @@ pub fn datasync(file: &File, path: &Path) -> Result<()> {
     // SAFETY: fdatasync on a descriptor we own.
     let r = unsafe { libc::fdatasync(file.as_raw_fd()) };
     cvt(r).map_err(|e| Error::io("fdatasync", path, e))?;
-    crate::testing::after_sync(before);
+    crate::sync_hooks::after_sync(before);
     Ok(())
 }
 
@@ -310,8 +310,8 @@ pub unsafe fn sync_range(
 ) -> Result<()> {
     injected(Call::Msync).map_err(|e| Error::io("msync", path, e))?;
     injected(Call::Fsync).map_err(|e| Error::io("fdatasync", path, e))?;
-    crate::testing::sync_hook();
-    let before = crate::testing::before_sync(file);
+    crate::sync_hooks::sync_hook();
+    let before = crate::sync_hooks::before_sync(file);
     let from = start / 4096 * 4096;
     #[cfg(target_os = "linux")]
     {
@@ -335,7 +335,7 @@ pub unsafe fn sync_range(
             .map_err(|e| Error::io("msync", path, e))?;
         datasync(file, path)?;
     }
-    crate::testing::after_sync(before);
+    crate::sync_hooks::after_sync(before);
     Ok(())
 }
 

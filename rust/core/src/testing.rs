@@ -1,98 +1,12 @@
-//! Test support for simulated power loss. A kill -9 keeps the page cache, so it cannot
-//! catch a missing sync; this records what each successful sync made durable instead.
-//!
-//! With tracking on, [`crate::sys::datasync`] copies the file's bytes just *before* the
-//! sync (everything written by then is durable once the sync returns) and, if the sync
-//! succeeds, stores them as the file's durable image, keyed by inode (so a compacted file
-//! renamed into place keeps its image). Tests build crash images from the durable image
-//! plus random subsets of the bytes written since. Off by default; costs one relaxed
-//! atomic load per sync when off. [`hold_syncs`] makes every sync as slow as a test needs.
+//! Test support: simulated power loss and held syncs (the hooks `sys` calls live in the
+//! leaf module `sync_hooks`; this module only re-exports their controls) and the opening
+//! scan over an in-memory image, for fuzzing.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// (device, inode) of a file.
-type FileKey = (u64, u64);
-
-static TRACKING: AtomicBool = AtomicBool::new(false);
-static SYNCS: AtomicU64 = AtomicU64::new(0);
-static IMAGES: crate::locks::Mutex<Option<HashMap<FileKey, Vec<u8>>>> = crate::locks::Mutex::new(None);
-
-/// Turns tracking on (forgetting earlier images) or off.
-pub fn track_durability(on: bool) {
-    *IMAGES.lock() = on.then(HashMap::new);
-    TRACKING.store(on, Ordering::SeqCst);
-}
-
-/// The durable image of the file now at `path`, if one was recorded.
-pub fn durable_image(path: &Path) -> Option<Vec<u8>> {
-    let m = std::fs::metadata(path).ok()?;
-    IMAGES.lock().as_ref()?.get(&(m.dev(), m.ino())).cloned()
-}
-
-/// The file's bytes before a sync, when tracking is on.
-pub(crate) fn before_sync(file: &File) -> Option<(FileKey, Vec<u8>)> {
-    if !TRACKING.load(Ordering::Relaxed) {
-        return None;
-    }
-    let m = file.metadata().ok()?;
-    let mut bytes = vec![0u8; m.len() as usize];
-    file.read_exact_at(&mut bytes, 0).ok()?;
-    Some(((m.dev(), m.ino()), bytes))
-}
-
-/// Data syncs that succeeded while tracking was on (every journal in the process).
-pub fn durable_syncs() -> u64 {
-    SYNCS.load(Ordering::SeqCst)
-}
-
-pub(crate) fn after_sync(snapshot: Option<(FileKey, Vec<u8>)>) {
-    if let Some((key, bytes)) = snapshot {
-        SYNCS.fetch_add(1, Ordering::SeqCst);
-        if let Some(images) = IMAGES.lock().as_mut() {
-            images.insert(key, bytes);
-        }
-    }
-}
-
-static HOLDING: AtomicBool = AtomicBool::new(false);
-/// (syncs are held, syncs waiting at the hook), and its change signal.
-static HOLD: (crate::locks::Mutex<(bool, u64)>, crate::locks::Condvar) =
-    (crate::locks::Mutex::new((false, 0)), crate::locks::Condvar::new());
-
-/// Holds every data sync (of every journal in the process) at its start until called
-/// again with `false`: a sync that takes as long as the test wants, without timing.
-pub fn hold_syncs(on: bool) {
-    let mut h = HOLD.0.lock();
-    h.0 = on;
-    HOLDING.store(on, Ordering::SeqCst);
-    HOLD.1.notify_all();
-}
-
-/// Waits until at least `n` syncs are held by [`hold_syncs`].
-pub fn wait_for_held_syncs(n: u64) {
-    let mut h = HOLD.0.lock();
-    while h.1 < n {
-        HOLD.1.wait(&mut h);
-    }
-}
-
-/// Called at the start of every data sync; blocks while syncs are held.
-pub(crate) fn sync_hook() {
-    if !HOLDING.load(Ordering::Relaxed) {
-        return;
-    }
-    let mut h = HOLD.0.lock();
-    h.1 += 1;
-    HOLD.1.notify_all();
-    while h.0 {
-        HOLD.1.wait(&mut h);
-    }
-    h.1 -= 1;
-}
+pub use crate::sync_hooks::{
+    durable_image, durable_syncs, hold_syncs, track_durability, wait_for_held_syncs,
+};
 
 /// Runs the opening scan over an in-memory file image (for fuzzing): the header is chosen
 /// from the first page, then every entry is verified under `mode`.

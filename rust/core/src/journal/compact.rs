@@ -13,10 +13,10 @@
 //! The sync gate is held throughout, so no sync or other compaction interleaves.
 
 use super::create::{temp_path, write_fresh_header};
+use super::gate::Durable;
 use super::index::SeqIndex;
 use super::mapping::Mapping;
 use super::state::State;
-use super::sync::Durable;
 use super::writer::Journal;
 use crate::error::{Error, Result};
 use crate::fork::LockFd;

@@ -6,12 +6,13 @@
 //! could touch the file or a lock refuses with `Error::Forked`, checked before any lock.
 
 use super::create::{create, remove_stale_temps};
+use super::gate::{Durable, SyncGate};
 use super::mapping::Mapping;
 use super::prefault::{MapPublish, Prefaulter};
 use super::reader::JournalReader;
 use super::recovery::{scan, RecoveryReport};
 use super::state::State;
-use super::sync::{Durable, IntervalSync, SyncGate};
+use super::sync::{IntervalSync, Shared};
 use crate::error::{Error, Result};
 use crate::fork::{LockFd, Owner};
 use crate::format::entry::{self, FLAG_CHECKPOINT};
@@ -20,18 +21,10 @@ use crate::locks::Mutex;
 use crate::options::{JournalOptions, SyncPolicy};
 use crate::sys;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-
-pub(crate) struct Shared {
-    pub path: PathBuf,
-    pub opts: JournalOptions,
-    pub state: Mutex<State>,
-    /// Admits one sync, seal or compaction at a time (see sync.rs); entered before `state`.
-    pub gate: SyncGate,
-}
 
 /// An entry appended by [`Journal::append_deferred`], not yet waited for.
 #[must_use = "pass it to Journal::wait_durable: under sync=\"always\" the entry is not durable yet"]
