@@ -7,6 +7,11 @@ entry carrying its ``covered_seq`` is journaled. Recovery loads the newest valid
 (ordered by ``covered_seq``, never by a clock) and replays the journal entries after it;
 it writes nothing, so restarting does not grow the journal.
 
+The manager orchestrates; each concern is its own module: creating a symbol
+(``_symbols``), recovering one (``_recovery``), a maintenance pass (``_maintenance``),
+the per-symbol snapshot pipeline (``_pipeline``), the snapshot files (``snapshots``,
+``_snapshot_format``), and what is released at shutdown (``_lifecycle``).
+
 Logging goes to the ``pinnacle.persistence`` logger; the library installs no handler
 except a NullHandler on ``pinnacle``.
 """
