@@ -60,10 +60,22 @@ class JournalLockedError(PinnacleIOError):
     """Another writer (this process or another) has the journal open."""
 
 
+class ForeignSnapshotError(CorruptionError):
+    """A valid snapshot of another journal (e.g. copied in from another data directory):
+    its recorded journal identity is not this journal's. Recovery skips it."""
+
+
+class GridMismatchError(CorruptionError):
+    """A snapshot of this journal records another tick/lot size than the sidecar: one of
+    them was changed, and prices would be rescaled. Recovery refuses."""
+
+
 __all__ = [
     "CorruptionError",
     "EntriesCompactedError",
+    "ForeignSnapshotError",
     "ForkedHandleError",
+    "GridMismatchError",
     "InvalidArgumentError",
     "JournalClosedError",
     "JournalLockedError",

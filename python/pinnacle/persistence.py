@@ -7,13 +7,17 @@ entry carrying its ``covered_seq`` is journaled. Recovery loads the newest valid
 (ordered by ``covered_seq``, never by a clock) and replays the journal entries after it;
 it writes nothing, so restarting does not grow the journal.
 
+The manager orchestrates; each concern is its own module: creating a symbol
+(``_symbols``), recovering one (``_recovery``), a maintenance pass (``_maintenance``),
+the per-symbol snapshot pipeline (``_pipeline``), the snapshot files (``snapshots``,
+``_snapshot_format``), and what is released at shutdown (``_lifecycle``).
+
 Logging goes to the ``pinnacle.persistence`` logger; the library installs no handler
 except a NullHandler on ``pinnacle``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
@@ -21,59 +25,21 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pinnacle._core import Journal, OrderBook
 from pinnacle._lifecycle import Resources, maintenance_loop
+from pinnacle._maintenance import MaintenanceReport, maintain
+from pinnacle._recovery import RecoveryInfo, recover_symbol
+from pinnacle._symbols import GridValue, Managed, create_symbol, on_disk
 from pinnacle.config import PersistenceConfig
-from pinnacle.errors import CorruptionError, ForkedHandleError, InvalidArgumentError, JournalClosedError
-from pinnacle.paths import (
-    DataLayout,
-    DirectoryLock,
-    SymbolMeta,
-    as_pinnacle_io,
-    validate_symbol,
-    write_atomic,
-)
-from pinnacle.snapshots import SUFFIX, MaintenanceReport, SnapshotFile, SnapshotManager, SnapshotPipeline
+from pinnacle.errors import ForkedHandleError, InvalidArgumentError, JournalClosedError
+from pinnacle.paths import DataLayout, DirectoryLock, SymbolMeta, as_pinnacle_io, validate_symbol
+from pinnacle.snapshots import SnapshotFile, SnapshotManager
 
 _log = logging.getLogger("pinnacle.persistence")
 logging.getLogger("pinnacle").addHandler(logging.NullHandler())
-
-GridValue = int | float | str | Decimal
-"""A tick or lot size: exact as a str or Decimal (``"0.01"``); floats are read as written."""
-
-
-@dataclass(frozen=True)
-class RecoveryInfo:
-    """How one symbol was recovered (``PersistenceManager.last_recovery[symbol]``)."""
-
-    symbol: str
-    snapshot_file: Path | None
-    """The snapshot loaded, or None (replayed from the journal's start)."""
-    snapshot_covered_seq: int | None
-    """The journal seq that snapshot covers (replay started after it)."""
-    entries_replayed: int
-    """Book operations applied from the journal (checkpoint entries not counted)."""
-    orders: int
-    """Orders in the recovered book."""
-    duration_s: float
-    journal_report: str
-    """``Journal.recovery_report.summary()``: what opening the journal found and repaired."""
-    problems: list[str] = field(default_factory=list)
-    """Damaged or unusable snapshots skipped, repairs made (empty when all was clean)."""
-
-
-@dataclass(eq=False)
-class _Managed:
-    """One open symbol: its book, grid, and (when persistent) its snapshot pipeline."""
-
-    book: OrderBook
-    meta: SymbolMeta
-    pipe: SnapshotPipeline | None = None
 
 
 class PersistenceManager:
@@ -145,7 +111,7 @@ class PersistenceManager:
         # Shared with the maintenance thread and the finalizer, neither of which holds self.
         self._res = res = Resources(str(self._data_dir))
         self._lock = res.lock
-        self._books: dict[str, _Managed] = res.books
+        self._books: dict[str, Managed] = res.books
         self._recovered: dict[str, OrderBook] = {}
         self._last_recovery: dict[str, RecoveryInfo] = {}
         self._layout: DataLayout | None = None
@@ -250,10 +216,10 @@ class PersistenceManager:
             recovered: list[str] = []
             errors: list[Exception] = []
             for s in sorted(found):
-                if s in self._books or not self._on_disk(s):
+                if s in self._books or not on_disk(self._layout, s):
                     continue
                 try:
-                    m = self._recover_symbol(s)
+                    m, self._last_recovery[s] = recover_symbol(self._layout, self._config, s)
                 except Exception as e:
                     _log.error("Recovery of %s failed: %s", s, e)
                     errors.append(e)
@@ -270,89 +236,6 @@ class PersistenceManager:
             else:
                 _log.info("No previous state to recover (clean start)")
             return bool(recovered)
-
-    def _on_disk(self, symbol: str) -> bool:
-        assert self._layout is not None
-        if self._layout.journal_path(symbol).exists():
-            return True
-        d = self._layout.snapshot_dir(symbol)
-        return d.is_dir() and any(n.endswith(SUFFIX) for n in os.listdir(d))
-
-    def _open_journal(self, symbol: str) -> Journal:
-        assert self._layout is not None
-        path, c = self._layout.journal_path(symbol), self._config
-        return Journal(
-            path,
-            sync=c.journal_sync_mode,
-            sync_interval_ms=c.journal_sync_interval_ms,
-            initial_size=c.journal_initial_size,
-            growth_step=c.journal_growth_step,
-        )
-
-    def _recover_symbol(self, symbol: str) -> _Managed:
-        assert self._layout is not None
-        t0 = time.perf_counter()
-        _log.info("Initializing persistence for %s", symbol)
-        if not self._layout.journal_path(symbol).exists():
-            raise CorruptionError(
-                f"{self._layout.journal_path(symbol)} is missing but snapshots of {symbol!r} exist: "
-                "the entries after the newest snapshot are lost; refusing to recover partial state"
-            )
-        journal = self._open_journal(symbol)
-        try:
-            meta, repaired = self._read_meta(symbol, journal)
-            snaps = self._snapshot_manager(symbol, meta)
-            r = snaps.restore(journal)
-            r.problems[:0] = repaired
-            m = _Managed(r.book, meta, SnapshotPipeline(r.book, journal, snaps, r.covered_seq))
-        except BaseException:
-            journal.close()
-            raise
-        report = journal.recovery_report
-        if not report.clean:
-            r.problems.append(f"journal: {report.summary()}")
-            _log.warning("Journal of %s was repaired: %s", symbol, report.summary())
-        info = RecoveryInfo(
-            symbol=symbol,
-            snapshot_file=r.snapshot.file.path if r.snapshot else None,
-            snapshot_covered_seq=r.covered_seq if r.snapshot else None,
-            entries_replayed=r.replayed,
-            orders=r.book.order_count,
-            duration_s=time.perf_counter() - t0,
-            journal_report=report.summary(),
-            problems=r.problems,
-        )
-        self._last_recovery[symbol] = info
-        _log.info(
-            "Recovery completed successfully: %s, %d orders, %d journal entries replayed, %s in %.1f ms",
-            symbol,
-            info.orders,
-            info.entries_replayed,
-            f"snapshot {info.snapshot_file.name}" if info.snapshot_file else "no snapshot",
-            info.duration_s * 1e3,
-        )
-        return m
-
-    def _read_meta(self, symbol: str, journal: Journal) -> tuple[SymbolMeta, list[str]]:
-        """The symbol's tick/lot sidecar. One that is missing or fails its checks is rebuilt
-        from the grid recorded in the newest valid snapshot of this journal (a problem is
-        returned); without such a snapshot its error is raised."""
-        assert self._layout is not None
-        path = self._layout.meta_path(symbol)
-        try:
-            return SymbolMeta.read(path, symbol), []
-        except CorruptionError as e:
-            probe = SnapshotManager(symbol, self._layout.snapshot_dir(symbol), "1", "1")
-            probe.bind_journal(journal.journal_id)
-            found = probe.recorded_grid()
-            if found is None:
-                raise
-            tick, lot, source = found
-            meta = SymbolMeta(symbol, tick, lot)
-            write_atomic(path, meta.to_json())
-            msg = f"{e}; rebuilt it from {source.name} (tick_size={tick}, lot_size={lot})"
-            _log.warning("%s", msg)
-            return meta, [msg]
 
     # -------------------------------------------------------------------- books
 
@@ -377,12 +260,14 @@ class PersistenceManager:
                 self._check_case(symbol)
                 if self._layout is None:
                     book = OrderBook(symbol, _or(tick_size, "0.01"), _or(lot_size, "1"))
-                    m = _Managed(book, SymbolMeta(symbol, book.tick_size, book.lot_size))
-                elif self._on_disk(symbol):
-                    m = self._recover_symbol(symbol)
+                    m = Managed(book, SymbolMeta(symbol, book.tick_size, book.lot_size))
+                elif on_disk(self._layout, symbol):
+                    m, self._last_recovery[symbol] = recover_symbol(self._layout, self._config, symbol)
                     self._recovered[symbol] = m.book
                 else:
-                    m = self._create_symbol(symbol, _or(tick_size, "0.01"), _or(lot_size, "1"))
+                    m = create_symbol(
+                        self._layout, self._config, symbol, _or(tick_size, "0.01"), _or(lot_size, "1")
+                    )
                 self._books[symbol] = m
             probe = OrderBook(symbol, _or(tick_size, m.meta.tick_size), _or(lot_size, m.meta.lot_size))
             if (probe.tick_size, probe.lot_size) != (m.meta.tick_size, m.meta.lot_size):
@@ -391,36 +276,6 @@ class PersistenceManager:
                     f"persisted tick_size={m.meta.tick_size}, lot_size={m.meta.lot_size}"
                 )
             return m.book
-
-    def _create_symbol(self, symbol: str, tick_size: GridValue, lot_size: GridValue) -> _Managed:
-        assert self._layout is not None
-        _log.info("Initializing persistence for %s", symbol)
-        book = OrderBook(symbol, tick_size, lot_size)  # validates the grid before any write
-        meta = SymbolMeta(symbol, book.tick_size, book.lot_size)
-        meta_path = self._layout.meta_path(symbol)
-        write_atomic(meta_path, meta.to_json())  # before the journal exists
-        try:
-            journal = self._open_journal(symbol)
-        except BaseException:
-            # No journal, no symbol: take its grid back too. (A leftover one would be
-            # harmless, as symbols are found by their journals and snapshots and creation
-            # overwrites it.) Kept if the journal was created after all (a failed sync).
-            if not self._layout.journal_path(symbol).exists():
-                with contextlib.suppress(OSError):
-                    meta_path.unlink()
-            raise
-        try:
-            snaps = self._snapshot_manager(symbol, meta)
-            snaps.bind_journal(journal.journal_id)
-            return _Managed(book, meta, SnapshotPipeline(book, journal, snaps, 0))
-        except BaseException:
-            journal.close()
-            raise
-
-    def _snapshot_manager(self, symbol: str, meta: SymbolMeta) -> SnapshotManager:
-        assert self._layout is not None
-        d = self._layout.snapshot_dir(symbol)
-        return SnapshotManager(symbol, d, meta.tick_size, meta.lot_size, create_parents=False)
 
     def _check_case(self, symbol: str) -> None:
         names = set(self._books) | (self._layout.symbols_on_disk()[0] if self._layout else set())
@@ -518,37 +373,7 @@ class PersistenceManager:
         return self._maintain(periodic=False, rotate=True)
 
     def _maintain(self, *, periodic: bool, rotate: bool) -> MaintenanceReport:
-        report = MaintenanceReport()
-        cfg = self._config
-        with self._lock:
-            if self._res.closing:
-                return report
-            pipes = [m.pipe for m in self._books.values() if m.pipe is not None]
-        if (lost := self._res.check_lock()) is not None:
-            report.errors.append(f"{type(lost).__name__}: {lost}")
-            return report
-        for p in pipes:
-            symbol = p.snapshots.symbol
-            try:
-                with p.lock:
-                    if p.shadow is None:
-                        continue  # closed by shutdown
-                    p.catch_up()
-                    if periodic and p.changed():
-                        report.snapshots_taken[symbol] = p.take(cfg.keep_snapshots).path
-                    if rotate or p.journal.entry_count > cfg.compaction_threshold:
-                        taken, removed, dropped = p.compact(cfg.keep_snapshots, cfg.compaction_threshold)
-                        if taken is not None:
-                            report.snapshots_taken[symbol] = taken.path
-                        report.snapshots_removed.extend(removed)
-                        if dropped:
-                            report.journals_compacted[symbol] = dropped
-            except Exception as e:
-                _log.exception("Maintenance of %s failed", symbol)
-                report.errors.append(f"{symbol}: {type(e).__name__}: {e}")
-        if report.snapshots_taken or report.journals_compacted or report.snapshots_removed or report.errors:
-            _log.info("Maintenance: %s", report.summary())
-        return report
+        return maintain(self._res, self._config, periodic=periodic, rotate=rotate)
 
     # ----------------------------------------------------------------- shutdown
 

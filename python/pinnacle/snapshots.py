@@ -1,4 +1,5 @@
-"""The snapshot files of one symbol: atomic writes, ordering, loading with fallback, rotation.
+"""The snapshot files of one symbol: atomic writes, ordering, loading with fallback,
+restore (snapshot + journal replay), rotation.
 
 Snapshots live in ``DATA/snapshots/SYMBOL/SYMBOL-<wall-clock ns>.snapshot``. The name is
 for people; pinnacle orders snapshots by the ``covered_seq`` (then ``created_ns``) stored in
@@ -12,106 +13,28 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 import threading
-import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from pinnacle._core import Journal, OrderBook, ShadowBook, SnapshotInfo
-from pinnacle.errors import CorruptionError, JournalClosedError, UnsupportedFormatError
+from pinnacle._core import Journal, OrderBook, SnapshotInfo
+from pinnacle._maintenance import MaintenanceReport
+from pinnacle._pipeline import SnapshotPipeline
+from pinnacle._snapshot_format import (
+    FORMAT_VERSION,
+    MAGIC,
+    PEEK_BYTES,
+    SUFFIX,
+    SnapshotFile,
+    crc_holds,
+    parse_header,
+    recorded_journal_id,
+)
+from pinnacle.errors import CorruptionError, ForeignSnapshotError, GridMismatchError, UnsupportedFormatError
 from pinnacle.paths import fsync_dir, make_private_dir, remove_stray_temps, validate_symbol, write_atomic
 
 _log = logging.getLogger("pinnacle.persistence")
-
-MAGIC = b"PNCLSNAP"
-FORMAT_VERSION = 2
-"""Written by this build; version 1 (no journal identity, no grid) is still read."""
-_READ_VERSIONS = (1, 2)
-SUFFIX = ".snapshot"
-_PEEK_BYTES = 18 + 64 + 16  # fixed header, longest symbol, covered_seq, created_ns
-
-
-@dataclass(frozen=True)
-class SnapshotFile:
-    """A snapshot file and the ordering fields read from its header (not yet verified)."""
-
-    path: Path
-    symbol: str
-    covered_seq: int
-    """The last journal sequence number the snapshot includes."""
-    created_ns: int
-    """Wall-clock creation time (ns since the Unix epoch)."""
-
-    @property
-    def order_key(self) -> tuple[int, int, str]:
-        """Candidates sort by this key: covered_seq, then created_ns (then name)."""
-        return (self.covered_seq, self.created_ns, self.path.name)
-
-
-def parse_header(data: bytes, where: str = "snapshot") -> tuple[str, int, int]:
-    """(symbol, covered_seq, created_ns) from the start of a snapshot file.
-
-    Raises CorruptionError if the bytes are not a snapshot header, UnsupportedFormatError
-    for another format version. The fields are *not* verified (the CRC is at the end).
-    """
-    if len(data) < 18 or data[:8] != MAGIC:
-        raise CorruptionError(f"{where}: not a pinnacle snapshot (bad magic or too short)")
-    version, _flags, _hlen, slen = struct.unpack_from("<HHIH", data, 8)
-    if version not in _READ_VERSIONS:
-        raise UnsupportedFormatError(f"{where}: snapshot format version {version} (this build reads 1 and 2)")
-    if not 1 <= slen <= 64 or len(data) < 34 + slen:
-        raise CorruptionError(f"{where}: truncated or malformed snapshot header")
-    try:
-        symbol = data[18 : 18 + slen].decode("utf-8")
-    except UnicodeDecodeError:
-        raise CorruptionError(f"{where}: snapshot symbol is not UTF-8") from None
-    covered, created = struct.unpack_from("<Qq", data, 18 + slen)
-    return symbol, covered, created
-
-
-def _crc_holds(path: Path, size: int) -> bool:
-    """True if the CRC32 in the last 4 of the ``size`` bytes of ``path`` matches the bytes
-    before it (read in 1 MiB pieces: no copy of a large file, no mapping another process
-    could truncate under us)."""
-    if size < 8:
-        return False
-    crc, left = 0, size - 4
-    buf = memoryview(bytearray(min(left, 1 << 20)))
-    with open(path, "rb", buffering=0) as fh:
-        while left:
-            n = fh.readinto(buf[: min(left, len(buf))])
-            if not n:
-                return False  # shrank while read
-            crc = zlib.crc32(buf[:n], crc)
-            left -= n
-        stored = fh.read(4)
-    return len(stored) == 4 and crc == int.from_bytes(stored, "little")
-
-
-def _recorded_journal_id(path: Path) -> str | None:
-    """The ``journal_id`` a version-2 snapshot header records (32 hex digits), or None
-    (version 1, no identity, or too short to say). Not verified: the caller checks the CRC."""
-    with open(path, "rb") as fh:
-        data = fh.read(34 + 64 + 8 + 16)
-    if len(data) < 18 or struct.unpack_from("<H", data, 8)[0] < 2:
-        return None
-    slen = struct.unpack_from("<H", data, 16)[0]
-    raw = data[42 + slen : 58 + slen]
-    ident = int.from_bytes(raw, "little") if len(raw) == 16 else 0
-    return f"{ident:032x}" if ident else None
-
-
-class ForeignSnapshotError(CorruptionError):
-    """A valid snapshot of another journal (e.g. copied in from another data directory):
-    its recorded journal identity is not this journal's. Recovery skips it."""
-
-
-class GridMismatchError(CorruptionError):
-    """A snapshot of this journal records another tick/lot size than the sidecar: one of
-    them was changed, and prices would be rescaled. Recovery refuses."""
-
 
 _UNBOUND = object()
 
@@ -192,7 +115,7 @@ class SnapshotManager:
             path = self._dir / name
             try:
                 with open(path, "rb") as f:
-                    head = f.read(_PEEK_BYTES)
+                    head = f.read(PEEK_BYTES)
                 symbol, covered, created = parse_header(head, str(path))
                 if symbol != self._symbol:
                     raise CorruptionError(
@@ -214,7 +137,7 @@ class SnapshotManager:
         damaged on the way are never written, and it is fully verified whenever it is
         loaded (a second full decode here would double the cost of a large snapshot). The
         name carries the header's ``created_ns`` (bumped by 1 ns while taken)."""
-        symbol, covered, created = parse_header(bytes(data[:_PEEK_BYTES]), "snapshot bytes")
+        symbol, covered, created = parse_header(bytes(data[:PEEK_BYTES]), "snapshot bytes")
         if symbol != self._symbol:
             raise CorruptionError(f"snapshot bytes of {symbol!r} given to the manager of {self._symbol!r}")
         if zlib.crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
@@ -269,9 +192,9 @@ class SnapshotManager:
             st = os.stat(file.path)
             if self._verified.get(file.path.name) == (st.st_size, st.st_mtime_ns):
                 return True
-            ok = _crc_holds(file.path, st.st_size)
+            ok = crc_holds(file.path, st.st_size)
             if ok and self._journal_id is not _UNBOUND:
-                recorded = _recorded_journal_id(file.path)
+                recorded = recorded_journal_id(file.path)
                 if recorded is not None and recorded != self._journal_id:
                     return None  # intact, but another journal's: not ours to use or to remove
         except OSError:
@@ -416,27 +339,6 @@ class SnapshotManager:
 
 
 @dataclass(frozen=True)
-class MaintenanceReport:
-    """What one maintenance pass did."""
-
-    snapshots_taken: dict[str, Path] = field(default_factory=dict)
-    journals_compacted: dict[str, int] = field(default_factory=dict)
-    """Symbol -> journal entries removed by compaction."""
-    snapshots_removed: list[Path] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    """One line per symbol whose maintenance failed (also logged with its traceback)."""
-
-    def summary(self) -> str:
-        """A one-line account."""
-        removed = sum(self.journals_compacted.values())
-        return (
-            f"{len(self.snapshots_taken)} snapshots taken, {len(self.journals_compacted)} journals "
-            f"compacted ({removed} entries removed), {len(self.snapshots_removed)} snapshots removed, "
-            f"{len(self.errors)} errors"
-        )
-
-
-@dataclass(frozen=True)
 class Restored:
     """What :meth:`SnapshotManager.restore` rebuilt."""
 
@@ -449,103 +351,10 @@ class Restored:
     problems: list[str]
 
 
-class SnapshotPipeline:
-    """The snapshot pipeline of one journaled book: its journal, a :class:`ShadowBook` fed
-    from the journal *file* (so encoding a snapshot never takes the book's lock), and its
-    :class:`SnapshotManager`. ``lock`` serialises snapshot and maintenance work on the
-    symbol; trading threads never take it.
-    """
-
-    def __init__(
-        self, book: OrderBook, journal: Journal, snapshots: SnapshotManager, snapshot_seq: int
-    ) -> None:
-        """Starts the shadow from ``book``'s current state, which must be exactly the
-        journal's state up to ``journal.next_seq - 1``, then attaches ``journal`` to
-        ``book`` so that every later change is journaled. ``snapshot_seq`` is the
-        covered_seq of the newest snapshot (0 if none)."""
-        self.journal = journal
-        self.snapshots = snapshots
-        self.snapshot_seq = snapshot_seq
-        self.opened_seq = journal.next_seq
-        self.lock = threading.Lock()
-        self.shadow: ShadowBook | None = ShadowBook(book, journal, journal.next_seq)  # copies book
-        book.attach_journal(journal)
-
-    def catch_up(self) -> int:
-        """Feeds the shadow the entries journaled since; returns the last seq applied."""
-        if self.shadow is None:
-            raise JournalClosedError(f"the snapshot pipeline of {self.snapshots.symbol!r} is closed")
-        return self.shadow.catch_up()
-
-    def take(self, keep: int) -> SnapshotFile:
-        """Writes a snapshot of everything journaled so far, journals a checkpoint with its
-        covered_seq, and rotates to ``keep`` snapshots. Call with ``lock`` held."""
-        if self.shadow is None or self.journal.closed:
-            raise JournalClosedError(f"the journal of {self.snapshots.symbol!r} is closed")
-        data, covered = self.shadow.snapshot_bytes(time.time_ns())
-        self.journal.flush()  # a snapshot never covers entries that are not durable
-        f = self.snapshots.write(data)
-        self.snapshot_seq = covered
-        # Names the snapshot: its covered_seq and created_ns (docs/format.md).
-        self.journal.checkpoint(struct.pack("<Qq", covered, f.created_ns))
-        _log.info(
-            "Snapshot of %s covering seq %d written: %s (%d bytes)", f.symbol, covered, f.path, len(data)
-        )
-        self.snapshots.rotate(keep)
-        return f
-
-    def changed(self, *, since_opened: bool = False) -> bool:
-        """True if a book op was journaled after the newest snapshot (and, with
-        ``since_opened``, after this pipeline was opened: recovering alone changes
-        nothing)."""
-        start = max(self.snapshot_seq, self.opened_seq - 1 if since_opened else 0)
-        if self.journal.next_seq - 1 <= start:
-            return False
-        return any(not e.is_checkpoint for e in self.journal.read(start + 1))
-
-    def compact(self, keep: int, threshold: int) -> tuple[SnapshotFile | None, list[Path], int]:
-        """Rotates snapshots; then, if the journal holds more than ``threshold`` entries,
-        compacts it to (smallest covered_seq among the retained valid snapshots) + 1,
-        taking a snapshot first if none is valid: an entry a retained snapshot still needs
-        is never dropped. Returns (snapshot taken, snapshots removed, entries dropped).
-        Call with ``lock`` held."""
-        retained, removed = self.snapshots.rotate(keep)
-        j, taken = self.journal, None
-        if j.entry_count <= threshold:
-            return None, removed, 0
-        if not retained:
-            taken = self.take(keep)
-            retained, more = self.snapshots.rotate(keep)
-            removed += more
-        keep_from = min(s.covered_seq for s in retained) + 1
-        if keep_from <= j.first_seq:
-            return taken, removed, 0
-        dropped = j.compact(keep_from)
-        _log.info(
-            "Compacted journal of %s: %d entries removed, %d kept (from seq %d)",
-            self.snapshots.symbol,
-            dropped,
-            j.entry_count,
-            keep_from,
-        )
-        return taken, removed, dropped
-
-    def close(self, reason: str | None = None) -> None:
-        """Flushes and closes the journal (recording ``reason``, see ``Journal.close``)
-        and drops the shadow. Idempotent. Call with ``lock`` held; raises the first error
-        after trying both."""
-        if self.shadow is not None:
-            self.shadow.close()
-        self.shadow = None
-        if self.journal.closed:
-            return
-        try:
-            self.journal.flush()
-        finally:
-            self.journal.close(reason)
-
-
 __all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "SUFFIX",
     "ForeignSnapshotError",
     "GridMismatchError",
     "LoadedSnapshot",
