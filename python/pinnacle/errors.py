@@ -3,18 +3,39 @@
 Errors from the operating system are also :class:`OSError` (with ``errno`` set), and bad
 arguments are also :class:`ValueError`, so code written for the standard library's
 conventions keeps working.
+
+Every error carries its structured fields as attributes, ``None`` where they do not
+apply, so code never needs to parse a message: :attr:`PinnacleError.path`,
+:attr:`~PinnacleError.offset` and :attr:`~PinnacleError.seq` on every error, plus
+:attr:`CorruptionError.reason`, :attr:`EntriesCompactedError.first_seq` and
+:attr:`ForkedHandleError.pid`; I/O errors also set ``errno`` and ``filename``.
 """
 
 from __future__ import annotations
 
 
 class PinnacleError(Exception):
-    """Root of every error pinnacle raises."""
+    """Root of every error pinnacle raises.
+
+    Attributes (``None`` where they do not apply):
+
+    * ``path``: the file concerned (journal, snapshot...), as a str.
+    * ``offset``: the byte offset in ``path`` of the bytes concerned.
+    * ``seq``: the journal sequence number concerned (the entry that failed to replay,
+      the first entry a reader wanted that was compacted away...).
+    """
+
+    path: str | None = None
+    offset: int | None = None
+    seq: int | None = None
 
 
 class CorruptionError(PinnacleError):
     """Bytes on disk failed validation (checksum, length, sequence). The message names the
-    file and the byte offset."""
+    file and the byte offset; ``path`` and ``offset`` hold them, and ``reason`` the
+    message without them (for a journal; ``None`` for a replay or snapshot problem)."""
+
+    reason: str | None = None
 
 
 class UnsupportedFormatError(PinnacleError):
@@ -40,15 +61,23 @@ class ForkedHandleError(JournalClosedError):
     PersistenceManager) was used in a process other than the one that opened it: a child
     made by ``fork()`` (``multiprocessing``'s default start method on Linux before Python
     3.14, a daemonizing server). Handles do not cross a fork: in the child they are
-    closed, so reopen what the child needs there. The parent's handles are unaffected."""
+    closed, so reopen what the child needs there. The parent's handles are unaffected.
+    ``pid`` is the process that opened the handle, ``path`` its file (a
+    PersistenceManager's: its data directory)."""
+
+    pid: int | None = None
 
 
 class EntriesCompactedError(PinnacleError):
-    """Entries a reader had not seen yet were removed by compaction."""
+    """Entries a reader had not seen yet were removed by compaction. ``seq`` is the first
+    entry wanted, ``first_seq`` the journal's first entry now, ``path`` the journal."""
+
+    first_seq: int | None = None
 
 
 class PinnacleIOError(PinnacleError, OSError):
-    """A system call failed; ``errno`` says why."""
+    """A system call failed; ``errno`` says why and ``filename`` (also ``path``) names the
+    file."""
 
 
 class JournalPoisonedError(PinnacleIOError):

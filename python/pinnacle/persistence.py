@@ -379,11 +379,13 @@ class PersistenceManager:
 
     def _check_process(self) -> None:
         if os.getpid() != self._pid:
-            raise ForkedHandleError(
+            err = ForkedHandleError(
                 f"this PersistenceManager ({self._data_dir}) was opened in process {self._pid}; "
                 f"handles do not cross a fork: reopen it in this process ({os.getpid()}) with a new "
                 "PersistenceManager"
             )
+            err.pid, err.path = self._pid, str(self._data_dir)
+            raise err
 
     def _require_open(self, *, check_lock: bool = False) -> None:
         """Raises JournalClosedError once shutdown began; with ``check_lock``,

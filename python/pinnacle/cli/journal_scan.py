@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinnacle._core import Entry, JournalReader
-from pinnacle.errors import EntriesCompactedError, PinnacleError
+from pinnacle.errors import CorruptionError, EntriesCompactedError, PinnacleError
 
 JOURNAL_MAGIC = b"PNCLJRNL"
 HEADER_SIZE = 4096
@@ -37,8 +37,6 @@ OP_NAMES = {1: "add", 2: "cancel", 3: "execute", 4: "market", 5: "modify"}
 _SLOT = struct.Struct("<8sHHIQQQqI")
 _ENTRY = struct.Struct("<IIQqHHI")
 _NONZERO = re.compile(rb"[^\x00]")
-_OFFSET_RE = re.compile(r"at offset (\d+)")
-_PREFIX_RE = re.compile(r"^corruption in .* at offset \d+: ")
 _LIVE_RETRIES = 5
 
 
@@ -210,11 +208,6 @@ class JournalInfo:
         }
 
 
-def _offset_of(err: Exception) -> int | None:
-    m = _OFFSET_RE.search(str(err))
-    return int(m.group(1)) if m else None
-
-
 def _first_nonzero(buf: mmap.mmap | bytes, start: int) -> int | None:
     m = _NONZERO.search(buf, start)
     return m.start() if m else None
@@ -326,7 +319,8 @@ def scan_journal(
                 for e in batch:
                     info.account(e, info.data_end)
     except PinnacleError as e:
-        info.problem(_offset_of(e), _PREFIX_RE.sub("", str(e)))
+        reason = e.reason if isinstance(e, CorruptionError) else None
+        info.problem(e.offset, reason if reason is not None else str(e))
     return info
 
 

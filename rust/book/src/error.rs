@@ -62,37 +62,47 @@ pub enum BookError {
     Codec(CodecError),
 }
 
-impl fmt::Display for BookError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl BookError {
+    /// The one rendering of a refusal (Display and the Python binding both use it, so the
+    /// texts cannot drift): `px` and `qty` format a price in ticks and a quantity in lots
+    /// in the caller's units (Display shows raw ticks and lots).
+    pub fn render(&self, px: &dyn Fn(i64) -> String, qty: &dyn Fn(i64) -> String) -> String {
         use BookError::*;
         match self {
-            InvalidSymbol { len } => write!(f, "symbol must be 1..=64 bytes, got {len}"),
-            InvalidId { len } => write!(f, "string order id must be 1..=64 bytes, got {len}"),
-            InvalidPrice { price } => write!(f, "price must be > 0, got {price}"),
-            InvalidQuantity { qty } => write!(f, "quantity must be > 0, got {qty}"),
-            DuplicateId { id, symbol } => {
-                write!(f, "order id {} already exists in {symbol}", id.quoted())
-            }
-            UnknownOrder { id, symbol } => write!(f, "unknown order id {} in {symbol}", id.quoted()),
-            Overfill { id, requested, remaining, symbol } => write!(
-                f,
-                "cannot execute {requested} of order id {} in {symbol}: only {remaining} remaining",
-                id.quoted()
+            InvalidSymbol { len } => format!("symbol must be 1..=64 bytes, got {len}"),
+            InvalidId { len } => format!("string order id must be 1..=64 bytes, got {len}"),
+            InvalidPrice { price } => format!("price must be > 0, got {}", px(*price)),
+            InvalidQuantity { qty: q } => format!("quantity must be > 0, got {}", qty(*q)),
+            DuplicateId { id, symbol } => format!("order id {} already exists in {symbol}", id.quoted()),
+            UnknownOrder { id, symbol } => format!("unknown order id {} in {symbol}", id.quoted()),
+            Overfill { id, requested, remaining, symbol } => format!(
+                "cannot execute {} of order id {} in {symbol}: only {} remaining",
+                qty(*requested),
+                id.quoted(),
+                qty(*remaining)
             ),
-            CrossingModify { id, side, price, opposite_best, symbol } => write!(
-                f,
-                "modify of {side} order id {} in {symbol} to price {price} would cross the opposite best {opposite_best}",
-                id.quoted()
+            CrossingModify { id, side, price, opposite_best, symbol } => format!(
+                "modify of {side} order id {} in {symbol} to price {} would cross the opposite best {}",
+                id.quoted(),
+                px(*price),
+                px(*opposite_best)
             ),
             EmptyModify { id } => {
-                write!(f, "modify of order id {} changes neither price nor quantity", id.quoted())
+                format!("modify of order id {} changes neither price nor quantity", id.quoted())
             }
-            QuantityOverflow { price, symbol } => {
-                write!(f, "quantity at price {price} in {symbol} would exceed i64::MAX")
-            }
-            CapacityExceeded { symbol } => write!(f, "order capacity of {symbol} exhausted"),
-            Codec(e) => write!(f, "cannot decode journaled op: {e}"),
+            QuantityOverflow { price, symbol } => format!(
+                "the total quantity at price {} in {symbol} would overflow (exceed i64::MAX lots)",
+                px(*price)
+            ),
+            CapacityExceeded { symbol } => format!("order capacity of {symbol} exhausted"),
+            Codec(e) => format!("cannot decode journaled op: {e}"),
         }
+    }
+}
+
+impl fmt::Display for BookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(&|p| p.to_string(), &|q| q.to_string()))
     }
 }
 

@@ -64,27 +64,7 @@ impl PyOrderBook {
 
     /// A refusal in the caller's units: prices and quantities, not ticks and lots.
     fn describe(&self, e: &BookError) -> String {
-        let (px, q) = (|t: i64| self.price.format(t), |l: i64| self.qty.format(l));
-        match e {
-            BookError::InvalidPrice { price } => format!("price must be > 0, got {}", px(*price)),
-            BookError::InvalidQuantity { qty } => format!("quantity must be > 0, got {}", q(*qty)),
-            BookError::Overfill { id, requested, remaining, symbol } => format!(
-                "cannot execute {} of order id {} in {symbol}: only {} remaining",
-                q(*requested),
-                id.quoted(),
-                q(*remaining)
-            ),
-            BookError::CrossingModify { id, side, price, opposite_best, symbol } => format!(
-                "modify of {side} order id {} in {symbol} to price {} would cross the opposite best {}",
-                id.quoted(),
-                px(*price),
-                px(*opposite_best)
-            ),
-            BookError::QuantityOverflow { price, symbol } => {
-                format!("the quantity at price {} in {symbol} would overflow", px(*price))
-            }
-            other => other.to_string(),
-        }
+        e.render(&|t| self.price.format(t), &|l| self.qty.format(l))
     }
 
     fn fill(&self, py: Python<'_>, f: &Fill) -> PyResult<PyFill> {

@@ -5,7 +5,9 @@
 use pinnacle_book::{EngineError, SnapshotError};
 use pinnacle_core::Error;
 use pyo3::exceptions::{PyMemoryError, PyTypeError};
+use pyo3::prelude::*;
 use pyo3::{import_exception, PyErr};
+use std::path::Path;
 
 import_exception!(pinnacle.errors, CorruptionError);
 import_exception!(pinnacle.errors, UnsupportedFormatError);
@@ -46,17 +48,74 @@ pub fn to_py(e: Error) -> PyErr {
                 std::io::ErrorKind::InvalidInput => 22, // EINVAL
                 _ => libc_eio(),
             });
-            PinnacleIOError::new_err((errno, msg, path.clone().into_os_string()))
+            let err = PinnacleIOError::new_err((errno, msg, path.clone().into_os_string()));
+            Fields::at(path).set(err)
         }
-        Error::Corruption { .. } => CorruptionError::new_err(msg),
-        Error::UnsupportedVersion { .. } => UnsupportedFormatError::new_err(msg),
-        Error::Poisoned { errno, .. } => JournalPoisonedError::new_err((errno.unwrap_or(libc_eio()), msg)),
-        Error::Locked { .. } => JournalLockedError::new_err((e.errno().unwrap_or(0), msg)),
-        Error::Closed { .. } => JournalClosedError::new_err(msg),
+        Error::Corruption { ref path, offset, ref reason } => {
+            Fields { offset: Some(offset), reason: Some(reason), ..Fields::at(path) }
+                .set(CorruptionError::new_err(msg))
+        }
+        Error::UnsupportedVersion { ref path, .. } => {
+            Fields::at(path).set(UnsupportedFormatError::new_err(msg))
+        }
+        Error::Poisoned { ref path, errno, .. } => {
+            Fields::at(path).set(JournalPoisonedError::new_err((errno.unwrap_or(libc_eio()), msg)))
+        }
+        Error::Locked { ref path } => {
+            Fields::at(path).set(JournalLockedError::new_err((e.errno().unwrap_or(0), msg)))
+        }
+        Error::Closed { ref path, .. } => Fields::at(path).set(JournalClosedError::new_err(msg)),
         Error::InvalidArgument(_) => InvalidArgumentError::new_err(msg),
-        Error::Compacted { .. } => EntriesCompactedError::new_err(msg),
-        Error::Forked { .. } => ForkedHandleError::new_err(msg),
+        Error::Compacted { ref path, wanted_seq, first_seq } => {
+            Fields { seq: Some(wanted_seq), first_seq: Some(first_seq), ..Fields::at(path) }
+                .set(EntriesCompactedError::new_err(msg))
+        }
+        Error::Forked { ref path, pid } => {
+            Fields { pid: Some(pid), ..Fields::at(path) }.set(ForkedHandleError::new_err(msg))
+        }
         Error::OutOfMemory { .. } => PyMemoryError::new_err(msg),
+    }
+}
+
+/// The structured fields of an error, set as attributes on the raised instance (the
+/// Python classes declare each with a `None` default, so unset means `None`).
+#[derive(Default)]
+struct Fields<'a> {
+    path: Option<&'a Path>,
+    offset: Option<u64>,
+    seq: Option<u64>,
+    first_seq: Option<u64>,
+    pid: Option<u32>,
+    reason: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn at(path: &'a Path) -> Self {
+        Fields { path: Some(path), ..Fields::default() }
+    }
+
+    fn set(self, err: PyErr) -> PyErr {
+        Python::attach(|py| {
+            let v = err.value(py);
+            // setattr on a plain exception instance cannot fail short of MemoryError, and
+            // then the error itself is still worth raising.
+            if let Some(p) = self.path {
+                let _ = v.setattr("path", p.as_os_str());
+            }
+            let ints = [("offset", self.offset), ("seq", self.seq), ("first_seq", self.first_seq)];
+            for (name, val) in ints {
+                if let Some(x) = val {
+                    let _ = v.setattr(name, x);
+                }
+            }
+            if let Some(pid) = self.pid {
+                let _ = v.setattr("pid", pid);
+            }
+            if let Some(r) = self.reason {
+                let _ = v.setattr("reason", r);
+            }
+        });
+        err
     }
 }
 
@@ -79,8 +138,11 @@ pub fn engine_err(e: EngineError) -> PyErr {
         EngineError::AlreadyJournaled | EngineError::JournalTaken => {
             InvalidArgumentError::new_err(e.to_string())
         }
-        EngineError::Replay { .. } | EngineError::UnexpectedKind { .. } | EngineError::Gap { .. } => {
-            CorruptionError::new_err(e.to_string())
+        EngineError::Replay { seq, .. } | EngineError::UnexpectedKind { seq, .. } => {
+            Fields { seq: Some(seq), ..Fields::default() }.set(CorruptionError::new_err(e.to_string()))
+        }
+        EngineError::Gap { expected, .. } => {
+            Fields { seq: Some(expected), ..Fields::default() }.set(CorruptionError::new_err(e.to_string()))
         }
     }
 }
