@@ -27,6 +27,7 @@ from pinnacle import (
     PinnacleError,
     PinnacleIOError,
 )
+from pinnacle._snapshot_format import parse_header
 from pinnacle.cli import journal_scan
 from pinnacle.cli.journal_scan import scan_journal
 
@@ -169,3 +170,16 @@ def test_a_book_refusal_reads_the_same_applied_or_replayed(tmp_path: Path) -> No
     assert "would overflow" in str(applied.value)
     assert str(applied.value) in str(replayed.value)
     assert replayed.value.seq == 1
+
+
+def test_a_snapshot_checksum_error_names_the_crc_offset(tmp_path: Path) -> None:
+    book = OrderBook("AAA", "1", "1")
+    book.add_order(1, "buy", 10, 5)
+    data = bytearray(book.snapshot_bytes()[0])
+    data[len(data) // 2] ^= 0x01
+    with pytest.raises(CorruptionError) as info:
+        OrderBook.from_snapshot(bytes(data), "1", "1")
+    assert info.value.offset == len(data) - 4 and "checksum mismatch" in str(info.value)
+    with pytest.raises(CorruptionError) as header:
+        parse_header(b"not a snapshot at all", "x")
+    assert header.value.offset == 0

@@ -39,6 +39,11 @@ class SnapshotFile:
         return (self.covered_seq, self.created_ns, self.path.name)
 
 
+def _at_header(e: CorruptionError) -> CorruptionError:
+    e.offset = 0
+    return e
+
+
 def parse_header(data: bytes, where: str = "snapshot") -> tuple[str, int, int]:
     """(symbol, covered_seq, created_ns) from the start of a snapshot file.
 
@@ -46,12 +51,12 @@ def parse_header(data: bytes, where: str = "snapshot") -> tuple[str, int, int]:
     for another format version. The fields are *not* verified (the CRC is at the end).
     """
     if len(data) < 18 or data[:8] != MAGIC:
-        raise CorruptionError(f"{where}: not a pinnacle snapshot (bad magic or too short)")
+        raise _at_header(CorruptionError(f"{where}: not a pinnacle snapshot (bad magic or too short)"))
     version, _flags, _hlen, slen = struct.unpack_from("<HHIH", data, 8)
     if version not in _READ_VERSIONS:
         raise UnsupportedFormatError(f"{where}: snapshot format version {version} (this build reads 1 and 2)")
     if not 1 <= slen <= 64 or len(data) < 34 + slen:
-        raise CorruptionError(f"{where}: truncated or malformed snapshot header")
+        raise _at_header(CorruptionError(f"{where}: truncated or malformed snapshot header"))
     try:
         symbol = data[18 : 18 + slen].decode("utf-8")
     except UnicodeDecodeError:

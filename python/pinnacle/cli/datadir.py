@@ -27,7 +27,6 @@ from pinnacle.snapshots import MAGIC as SNAPSHOT_MAGIC
 from pinnacle.snapshots import SUFFIX as SNAPSHOT_SUFFIX
 from pinnacle.snapshots import parse_header
 
-_CRC_RE = re.compile(r"checksum mismatch")
 _TEMP_RE = re.compile(r"\..+\.(tmp|compact|new)-.+")
 
 
@@ -83,9 +82,8 @@ def scan_snapshot(path: Path, tick: str = "1", lot: str = "1") -> SnapshotRow:
         book, info = OrderBook.from_snapshot(data, tick, lot)
     except (CorruptionError, UnsupportedFormatError) as e:
         msg = str(e).replace(f"{path}: ", "")
-        offset: int | None = 0 if "magic" in msg or "header" in msg else None
-        if _CRC_RE.search(msg) and len(data) >= 4:
-            offset = len(data) - 4
+        offset = e.offset
+        if offset is not None and offset > 0 and offset == len(data) - 4:
             msg += f"; the CRC at offset {offset} covers bytes 0..{offset} (the bad byte cannot be located)"
         row.problems.append(Problem(path, offset, msg))
         return row

@@ -134,7 +134,7 @@ pub fn engine_err(e: EngineError) -> PyErr {
     match e {
         EngineError::Book(b) => OrderBookError::new_err(b.to_string()),
         EngineError::Journal(j) => to_py(j),
-        EngineError::Snapshot(s) => snapshot_err(s),
+        EngineError::Snapshot(s) => CorruptionError::new_err(format!("invalid snapshot: {s}")),
         EngineError::AlreadyJournaled | EngineError::JournalTaken => {
             InvalidArgumentError::new_err(e.to_string())
         }
@@ -147,8 +147,15 @@ pub fn engine_err(e: EngineError) -> PyErr {
     }
 }
 
-pub fn snapshot_err(e: SnapshotError) -> PyErr {
-    CorruptionError::new_err(format!("invalid snapshot: {e}"))
+/// `len`: the snapshot's size, to place the error: the header at 0, the CRC in its last
+/// 4 bytes (`offset` stays None where the record at fault is not known).
+pub fn snapshot_err(e: SnapshotError, len: usize) -> PyErr {
+    let offset = match e {
+        SnapshotError::HeaderLength { .. } => Some(0),
+        SnapshotError::ChecksumMismatch { .. } => Some(len.saturating_sub(4) as u64),
+        _ => None,
+    };
+    Fields { offset, ..Fields::default() }.set(CorruptionError::new_err(format!("invalid snapshot: {e}")))
 }
 
 pub fn invalid(msg: impl Into<String>) -> PyErr {
