@@ -8,6 +8,8 @@
 
 pub mod entry;
 pub mod header;
+pub mod slots;
+pub mod tail;
 
 pub(crate) fn le_u16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])

@@ -3,6 +3,7 @@
 pub(crate) mod bulk;
 pub(crate) mod compact;
 pub(crate) mod create;
+pub mod examine;
 pub(crate) mod gate;
 pub(crate) mod index;
 pub(crate) mod mapping;
