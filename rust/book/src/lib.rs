@@ -57,6 +57,7 @@ mod order;
 mod plan;
 pub mod shadow;
 pub mod snapshot;
+pub mod snapshot_file;
 mod strid;
 mod traverse;
 pub mod types;
@@ -69,7 +70,8 @@ pub use journaled::{replay_from, EngineError, JournaledBook};
 pub use ops::{Op, OP_KIND};
 pub use shadow::ShadowBook;
 pub use snapshot::{
-    decode_snapshot, encode_snapshot, encode_snapshot_bound, SnapshotBinding, SnapshotMeta, SNAPSHOT_MAGIC,
-    SNAPSHOT_VERSION,
+    decode_checkpoint_marker, decode_snapshot, encode_checkpoint_marker, encode_snapshot,
+    encode_snapshot_bound, peek_snapshot_header, snapshot_checksum_holds, SnapshotBinding, SnapshotHeader,
+    SnapshotMeta, SNAPSHOT_HEADER_MAX_LEN, SNAPSHOT_MAGIC, SNAPSHOT_VERSION,
 };
 pub use types::{Fill, Order, OrderId, Side, StrId, MAX_ID_LEN};

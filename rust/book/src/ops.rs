@@ -18,6 +18,9 @@ pub const TAG_EXECUTE: u8 = 3;
 pub const TAG_MARKET: u8 = 4;
 pub const TAG_MODIFY: u8 = 5;
 
+/// Operation names (what [`Op::name`] returns), in tag order.
+pub const OP_NAMES: [&str; 5] = ["add", "cancel", "execute", "market", "modify"];
+
 /// One mutation of an [`crate::OrderBook`]; see the corresponding
 /// `OrderBook` methods for semantics.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -61,6 +64,18 @@ impl Op {
             Op::Execute { .. } => TAG_EXECUTE,
             Op::Market { .. } => TAG_MARKET,
             Op::Modify { .. } => TAG_MODIFY,
+        }
+    }
+
+    /// The operation's name (`add`, `cancel`, `execute`, `market`, `modify`), as the
+    /// CLI and the Python bindings show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Add { .. } => "add",
+            Op::Cancel { .. } => "cancel",
+            Op::Execute { .. } => "execute",
+            Op::Market { .. } => "market",
+            Op::Modify { .. } => "modify",
         }
     }
 

@@ -114,34 +114,93 @@ fn encode(book: &OrderBook, covered_seq: u64, created_ns: i64, binding: Option<&
     out
 }
 
-/// Parses and validates a snapshot, rebuilding the book with the same
-/// FIFO order within each level.
-pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), SnapshotError> {
-    let too_short = SnapshotError::TooShort { len: bytes.len() };
-    if bytes.len() < SNAPSHOT_MAGIC.len() + 2 {
-        return Err(too_short);
+/// The header of a snapshot as stored: everything before the order records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotHeader {
+    pub version: u16,
+    /// Bytes of the header (the order records start here).
+    pub header_len: u32,
+    pub symbol: String,
+    /// Last journal sequence number whose effect the snapshot includes.
+    pub covered_seq: u64,
+    pub created_ns: i64,
+    pub order_count: u64,
+    /// What a version-2 snapshot is bound to; None for version 1.
+    pub binding: Option<SnapshotBinding>,
+}
+
+/// Longest possible header: the bytes to read to [`peek_snapshot_header`] a file.
+pub const SNAPSHOT_HEADER_MAX_LEN: usize =
+    FIXED_PREFIX + MAX_ID_LEN + FIXED_SUFFIX + 16 + 2 + 2 * MAX_GRID_TEXT;
+
+/// The header fields at the start of `bytes` (a whole snapshot, or at least its first
+/// [`SNAPSHOT_HEADER_MAX_LEN`] bytes), every field checked as [`decode_snapshot`] checks
+/// it, but **not** the CRC (it covers the whole file): the fields are not yet to be
+/// trusted. Never panics.
+pub fn peek_snapshot_header(bytes: &[u8]) -> Result<SnapshotHeader, SnapshotError> {
+    let version = check_magic(bytes)?;
+    read_header(bytes, version, bytes.len()).map(|(h, _)| h)
+}
+
+/// True when the CRC32 in the last 4 bytes of `bytes` matches the bytes before it (a
+/// snapshot too short to hold a CRC has none that holds).
+pub fn snapshot_checksum_holds(bytes: &[u8]) -> bool {
+    match bytes.split_last_chunk::<CRC_LEN>() {
+        Some((body, crc)) if bytes.len() >= MIN_SNAPSHOT_LEN => crc32fast::hash(body).to_le_bytes() == *crc,
+        _ => false,
     }
-    if bytes[..8] != SNAPSHOT_MAGIC {
+}
+
+/// Bytes of the checkpoint marker journaled after a snapshot is written.
+pub const CHECKPOINT_MARKER_LEN: usize = 16;
+
+/// The payload of the checkpoint entry journaled after a snapshot is written: the
+/// snapshot's `covered_seq` u64, then its `created_ns` i64, little-endian.
+pub fn encode_checkpoint_marker(covered_seq: u64, created_ns: i64) -> [u8; CHECKPOINT_MARKER_LEN] {
+    let mut b = [0u8; CHECKPOINT_MARKER_LEN];
+    let (seq, created) = b.split_at_mut(8);
+    seq.copy_from_slice(&covered_seq.to_le_bytes());
+    created.copy_from_slice(&created_ns.to_le_bytes());
+    b
+}
+
+/// `(covered_seq, created_ns)` of a checkpoint marker: 16 bytes as
+/// [`encode_checkpoint_marker`] writes them, or 8 (`covered_seq` alone, as older pinnacle
+/// wrote them; no `created_ns`). None for any other payload (not a snapshot's marker).
+pub fn decode_checkpoint_marker(payload: &[u8]) -> Option<(u64, Option<i64>)> {
+    let word = |at: usize| payload.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok());
+    match payload.len() {
+        8 => Some((u64::from_le_bytes(word(0)?), None)),
+        CHECKPOINT_MARKER_LEN => Some((u64::from_le_bytes(word(0)?), Some(i64::from_le_bytes(word(8)?)))),
+        _ => None,
+    }
+}
+
+/// The version of a snapshot whose magic is right (`len`: the size reported as too short).
+fn check_magic(bytes: &[u8]) -> Result<u16, SnapshotError> {
+    let (Some(magic), Some(&[a, b])) = (bytes.get(..8), bytes.get(8..10)) else {
+        return Err(SnapshotError::TooShort { len: bytes.len() });
+    };
+    if magic != SNAPSHOT_MAGIC {
         return Err(SnapshotError::BadMagic);
     }
-    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let version = u16::from_le_bytes([a, b]);
     if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_1 {
         return Err(SnapshotError::UnsupportedVersion(version));
     }
-    if bytes.len() < MIN_SNAPSHOT_LEN {
-        return Err(too_short);
-    }
-    let (body, crc_bytes) = bytes.split_at(bytes.len() - CRC_LEN);
-    let stored = u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
-    let computed = crc32fast::hash(body);
-    if stored != computed {
-        return Err(SnapshotError::ChecksumMismatch { stored, computed });
-    }
-    // From here on the bytes are what the encoder wrote (up to CRC32
-    // collisions), but every field is still validated.
-    let mut r = Reader::new(&body[10..]);
+    Ok(version)
+}
+
+/// Reads the header fields after magic and version from `bytes` and returns them with a
+/// reader positioned at the first order record. `len` is the size reported as too short.
+fn read_header(
+    bytes: &[u8],
+    version: u16,
+    len: usize,
+) -> Result<(SnapshotHeader, Reader<'_>), SnapshotError> {
+    let mut r = Reader::new(bytes.get(10..).unwrap_or(&[]));
     // Fixed-width reads and `take` fail only at end of input.
-    let header = |_: CodecError| SnapshotError::TooShort { len: bytes.len() };
+    let header = |_: CodecError| SnapshotError::TooShort { len };
     let flags = r.u16().map_err(header)?;
     if flags != 0 {
         return Err(SnapshotError::UnsupportedFlags(flags));
@@ -159,19 +218,55 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), Snapsh
     let binding =
         if version == SNAPSHOT_VERSION { Some(read_binding(&mut r).map_err(header)??) } else { None };
     // `r` started at offset 10; everything read so far is the header.
-    let actual = bytes.len() - CRC_LEN - r.remaining();
+    let actual = bytes.len() - r.remaining();
     if header_len as usize != actual {
         return Err(SnapshotError::HeaderLength { stated: header_len, actual });
     }
+    let h = SnapshotHeader {
+        version,
+        header_len,
+        symbol: symbol.to_owned(),
+        covered_seq,
+        created_ns,
+        order_count,
+        binding,
+    };
+    Ok((h, r))
+}
+
+/// Parses and validates a snapshot, rebuilding the book with the same
+/// FIFO order within each level.
+pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), SnapshotError> {
+    let version = check_magic(bytes)?;
+    let too_short = SnapshotError::TooShort { len: bytes.len() };
+    if bytes.len() < MIN_SNAPSHOT_LEN {
+        return Err(too_short);
+    }
+    let Some((body, crc_bytes)) = bytes.split_last_chunk::<CRC_LEN>() else { return Err(too_short) };
+    let stored = u32::from_le_bytes(*crc_bytes);
+    let computed = crc32fast::hash(body);
+    if stored != computed {
+        return Err(SnapshotError::ChecksumMismatch { stored, computed });
+    }
+    // From here on the bytes are what the encoder wrote (up to CRC32
+    // collisions), but every field is still validated.
+    let (h, mut r) = read_header(body, version, bytes.len())?;
+    let order_count = h.order_count;
     let max = (r.remaining() / MIN_ORDER_LEN) as u64;
     if order_count > max || order_count >= u64::from(NIL) {
         return Err(SnapshotError::OrderCountTooLarge { count: order_count, max });
     }
-    let book = rebuild(&mut r, symbol, order_count)?;
+    let book = rebuild(&mut r, &h.symbol, order_count)?;
     if let Err(CodecError::TrailingBytes { count }) = r.finish() {
         return Err(SnapshotError::TrailingBytes { count });
     }
-    let meta = SnapshotMeta { covered_seq, created_ns, symbol: symbol.to_owned(), order_count, binding };
+    let meta = SnapshotMeta {
+        covered_seq: h.covered_seq,
+        created_ns: h.created_ns,
+        symbol: h.symbol,
+        order_count,
+        binding: h.binding,
+    };
     Ok((book, meta))
 }
 
