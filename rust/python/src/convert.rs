@@ -64,7 +64,7 @@ macro_rules! seq_args {
         }
     )*};
 }
-seq_args!(from_seq, keep_from_seq, initial_size, growth_step);
+seq_args!(from_seq, keep_from_seq, initial_size, growth_step, offset, expected_seq, payload_len, covered_seq);
 
 pub fn kind(obj: &Bound<'_, PyAny>) -> PyResult<u16> {
     int_in(obj, "kind", 0, u16::MAX as i128, "").map(|v| v as u16)

@@ -2,7 +2,7 @@
 //! `pinnacle/errors.py` (rooted at `PinnacleError`); I/O errors are also `OSError`s that
 //! carry `errno`, bad arguments are also `ValueError`s.
 
-use pinnacle_book::{EngineError, SnapshotError};
+use pinnacle_book::{BookError, CodecError, EngineError, SnapshotError};
 use pinnacle_core::Error;
 use pyo3::exceptions::{PyMemoryError, PyTypeError};
 use pyo3::prelude::*;
@@ -156,6 +156,35 @@ pub fn snapshot_err(e: SnapshotError, len: usize) -> PyErr {
         _ => None,
     };
     Fields { offset, ..Fields::default() }.set(CorruptionError::new_err(format!("invalid snapshot: {e}")))
+}
+
+/// A snapshot header that cannot be read (`path`: the file, or None for bytes given):
+/// another format version (or flags) is UnsupportedFormatError, anything else corruption
+/// of the header (offset 0).
+pub fn snapshot_header_err(e: SnapshotError, path: Option<&Path>) -> PyErr {
+    let place = path.map_or_else(|| "snapshot bytes".to_string(), |p| p.display().to_string());
+    let msg = format!("{place}: {e}");
+    let fields = Fields { path, ..Fields::default() };
+    match e {
+        SnapshotError::UnsupportedVersion(_) | SnapshotError::UnsupportedFlags(_) => {
+            fields.set(UnsupportedFormatError::new_err(msg))
+        }
+        _ => {
+            let reason = e.to_string();
+            Fields { offset: Some(0), reason: Some(&reason), ..fields }.set(CorruptionError::new_err(msg))
+        }
+    }
+}
+
+/// A book operation payload that does not decode: the text replay gives it.
+pub fn op_decode_err(e: CodecError) -> PyErr {
+    let msg = BookError::Codec(e).to_string();
+    Fields { reason: Some(&msg), ..Fields::default() }.set(CorruptionError::new_err(msg.clone()))
+}
+
+/// An I/O error of a read-only examination of `path`.
+pub fn read_err(op: &'static str, path: &Path, e: std::io::Error) -> PyErr {
+    to_py(Error::io(op, path, e))
 }
 
 pub fn invalid(msg: impl Into<String>) -> PyErr {

@@ -5,6 +5,7 @@ mod book;
 mod convert;
 mod entry;
 mod errors;
+mod formats;
 mod grid;
 mod journal;
 mod orders;
@@ -49,6 +50,12 @@ mod _core {
     #[pymodule_export]
     use super::entry::{PyEntry, PyRecoveryReport};
     #[pymodule_export]
+    use super::formats::{
+        decode_book_op, decode_snapshot_marker, examine_journal_tail, file_format, journal_entry_size,
+        peek_snapshot_header_py, read_journal_header, snapshot_checksum_ok, snapshot_marker, PyJournalHeader,
+        PyJournalHeaderSlot, PyJournalTail, PySnapshotHeader,
+    };
+    #[pymodule_export]
     use super::journal::{EntryIterator, PyJournal};
     #[pymodule_export]
     use super::orders::{PyFill, PyOrder, PySnapshotInfo};
@@ -65,6 +72,8 @@ mod _core {
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         pinnacle_core::fork::install();
         super::warm_up(m.py())?;
+        m.add("BOOK_OP_KIND", pinnacle_book::OP_KIND)?;
+        m.add("BOOK_OP_NAMES", pyo3::types::PyTuple::new(m.py(), pinnacle_book::ops::OP_NAMES)?)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }
