@@ -27,7 +27,7 @@ from pinnacle import (
     PinnacleError,
     PinnacleIOError,
 )
-from pinnacle._snapshot_format import parse_header
+from pinnacle._core import peek_snapshot_header
 from pinnacle.cli import journal_scan
 from pinnacle.cli.journal_scan import scan_journal
 
@@ -181,5 +181,5 @@ def test_a_snapshot_checksum_error_names_the_crc_offset(tmp_path: Path) -> None:
         OrderBook.from_snapshot(bytes(data), "1", "1")
     assert info.value.offset == len(data) - 4 and "checksum mismatch" in str(info.value)
     with pytest.raises(CorruptionError) as header:
-        parse_header(b"not a snapshot at all", "x")
+        peek_snapshot_header(b"not a snapshot at all")
     assert header.value.offset == 0

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from pinnacle import CorruptionError, Journal, OrderBook, SnapshotManager
+from pinnacle._core import peek_snapshot_header
 from pinnacle.paths import remove_stray_temps, write_atomic
-from pinnacle.snapshots import SnapshotFile, parse_header
+from pinnacle.snapshots import SnapshotFile
 
 SYM = "BTC-USD"
 WALL = 1_800_000_000_000_000_000  # a wall-clock ns value
@@ -40,12 +41,14 @@ def mode(p: Path) -> int:
     return stat.S_IMODE(p.stat().st_mode)
 
 
-def test_parse_header_reads_the_ordering_fields(tmp_path: Path) -> None:
+def test_peek_snapshot_header_reads_the_ordering_fields(tmp_path: Path) -> None:
     (data, covered, _), *_ = make_snapshots(tmp_path, 1)
-    assert parse_header(data) == (SYM, covered, WALL)
+    h = peek_snapshot_header(data)
+    assert (h.symbol, h.covered_seq, h.created_ns, h.version) == (SYM, covered, WALL, 2)
     for bad in (b"", b"PNCLSNAP", b"XXXXXXXX" + data[8:], data[:20]):
-        with pytest.raises(CorruptionError):
-            parse_header(bad)
+        with pytest.raises(CorruptionError) as e:
+            peek_snapshot_header(bad)
+        assert e.value.offset == 0 and str(e.value).startswith("snapshot bytes: ")
 
 
 def test_write_is_atomic_private_and_never_overwrites(tmp_path: Path) -> None:

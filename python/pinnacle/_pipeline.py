@@ -4,13 +4,12 @@ journal compaction (what maintenance runs per symbol)."""
 from __future__ import annotations
 
 import logging
-import struct
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinnacle._core import Journal, OrderBook, ShadowBook
+from pinnacle._core import Journal, OrderBook, ShadowBook, snapshot_marker
 from pinnacle._snapshot_format import SnapshotFile
 from pinnacle.errors import JournalClosedError
 
@@ -58,7 +57,7 @@ class SnapshotPipeline:
         f = self.snapshots.write(data)
         self.snapshot_seq = covered
         # Names the snapshot: its covered_seq and created_ns (docs/format.md).
-        self.journal.checkpoint(struct.pack("<Qq", covered, f.created_ns))
+        self.journal.checkpoint(snapshot_marker(covered, f.created_ns))
         _log.info(
             "Snapshot of %s covering seq %d written: %s (%d bytes)", f.symbol, covered, f.path, len(data)
         )

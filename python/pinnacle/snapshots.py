@@ -14,23 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pinnacle._core import Journal, OrderBook, SnapshotInfo
+from pinnacle._core import Journal, OrderBook, SnapshotInfo, peek_snapshot_header, snapshot_checksum_ok
 from pinnacle._maintenance import MaintenanceReport
 from pinnacle._pipeline import SnapshotPipeline
-from pinnacle._snapshot_format import (
-    FORMAT_VERSION,
-    MAGIC,
-    PEEK_BYTES,
-    SUFFIX,
-    SnapshotFile,
-    crc_holds,
-    parse_header,
-    recorded_journal_id,
-)
+from pinnacle._snapshot_format import SUFFIX, SnapshotFile
 from pinnacle.errors import CorruptionError, ForeignSnapshotError, GridMismatchError, UnsupportedFormatError
 from pinnacle.paths import fsync_dir, make_private_dir, remove_stray_temps, validate_symbol, write_atomic
 
@@ -114,17 +104,15 @@ class SnapshotManager:
                 continue
             path = self._dir / name
             try:
-                with open(path, "rb") as f:
-                    head = f.read(PEEK_BYTES)
-                symbol, covered, created = parse_header(head, str(path))
-                if symbol != self._symbol:
+                h = peek_snapshot_header(path)
+                if h.symbol != self._symbol:
                     raise CorruptionError(
-                        f"{path}: snapshot of {symbol!r} in the directory of {self._symbol!r}"
+                        f"{path}: snapshot of {h.symbol!r} in the directory of {self._symbol!r}"
                     )
             except (OSError, CorruptionError, UnsupportedFormatError) as e:
                 bad.append((path, e))
                 continue
-            good.append(SnapshotFile(path, symbol, covered, created))
+            good.append(SnapshotFile(path, h.symbol, h.covered_seq, h.created_ns))
         good.sort(key=lambda s: s.order_key, reverse=True)
         return good, bad
 
@@ -137,10 +125,11 @@ class SnapshotManager:
         damaged on the way are never written, and it is fully verified whenever it is
         loaded (a second full decode here would double the cost of a large snapshot). The
         name carries the header's ``created_ns`` (bumped by 1 ns while taken)."""
-        symbol, covered, created = parse_header(bytes(data[:PEEK_BYTES]), "snapshot bytes")
+        h = peek_snapshot_header(data)
+        symbol, covered, created = h.symbol, h.covered_seq, h.created_ns
         if symbol != self._symbol:
             raise CorruptionError(f"snapshot bytes of {symbol!r} given to the manager of {self._symbol!r}")
-        if zlib.crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
+        if not snapshot_checksum_ok(data):
             raise CorruptionError(f"snapshot bytes of {symbol!r} fail their checksum: not written")
         with self._lock:
             make_private_dir(self._dir, parents=self._create_parents)
@@ -192,9 +181,12 @@ class SnapshotManager:
             st = os.stat(file.path)
             if self._verified.get(file.path.name) == (st.st_size, st.st_mtime_ns):
                 return True
-            ok = crc_holds(file.path, st.st_size)
+            ok = snapshot_checksum_ok(file.path)
             if ok and self._journal_id is not _UNBOUND:
-                recorded = recorded_journal_id(file.path)
+                try:
+                    recorded = peek_snapshot_header(file.path).journal_id
+                except (CorruptionError, UnsupportedFormatError):
+                    recorded = None  # its CRC holds: a header only a newer pinnacle reads
                 if recorded is not None and recorded != self._journal_id:
                     return None  # intact, but another journal's: not ours to use or to remove
         except OSError:
@@ -352,8 +344,6 @@ class Restored:
 
 
 __all__ = [
-    "FORMAT_VERSION",
-    "MAGIC",
     "SUFFIX",
     "ForeignSnapshotError",
     "GridMismatchError",
@@ -363,5 +353,4 @@ __all__ = [
     "SnapshotFile",
     "SnapshotManager",
     "SnapshotPipeline",
-    "parse_header",
 ]

@@ -19,13 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pinnacle._core import OrderBook, ShadowBook
-from pinnacle.cli.journal_scan import JOURNAL_MAGIC, JournalInfo, Problem, scan_journal
+from pinnacle._core import OrderBook, ShadowBook, file_format, peek_snapshot_header
+from pinnacle.cli.journal_scan import JournalInfo, Problem, scan_journal
 from pinnacle.errors import CorruptionError, InvalidArgumentError, UnsupportedFormatError
 from pinnacle.paths import JOURNAL_SUFFIX, DataLayout, SymbolMeta
-from pinnacle.snapshots import MAGIC as SNAPSHOT_MAGIC
 from pinnacle.snapshots import SUFFIX as SNAPSHOT_SUFFIX
-from pinnacle.snapshots import parse_header
 
 _TEMP_RE = re.compile(r"\..+\.(tmp|compact|new)-.+")
 
@@ -78,9 +76,13 @@ def scan_snapshot(path: Path, tick: str = "1", lot: str = "1") -> SnapshotRow:
     data = path.read_bytes()
     row.size = len(data)
     try:
-        row.symbol, row.covered_seq, row.created_ns = parse_header(data[:128], str(path))
         book, info = OrderBook.from_snapshot(data, tick, lot)
     except (CorruptionError, UnsupportedFormatError) as e:
+        try:  # what the header says, if it is readable: shown next to the damage
+            h = peek_snapshot_header(data)
+            row.symbol, row.covered_seq, row.created_ns = h.symbol, h.covered_seq, h.created_ns
+        except (CorruptionError, UnsupportedFormatError):
+            pass
         msg = str(e).replace(f"{path}: ", "")
         offset = e.offset
         if offset is not None and offset > 0 and offset == len(data) - 4:
@@ -88,12 +90,11 @@ def scan_snapshot(path: Path, tick: str = "1", lot: str = "1") -> SnapshotRow:
         row.problems.append(Problem(path, offset, msg))
         return row
     row.valid = True
+    row.symbol, row.covered_seq, row.created_ns = info.symbol, info.covered_seq, info.created_ns
     row.order_count, row.best_bid, row.best_ask = info.order_count, book.best_bid, book.best_ask
     row.journal_id = info.journal_id
     if info.tick_size is not None and info.lot_size is not None:
         row.grid = (info.tick_size, info.lot_size)
-    if info.symbol != row.symbol or info.covered_seq != row.covered_seq:
-        row.problems.append(Problem(path, None, "header fields changed between two reads"))
     return row
 
 
@@ -198,12 +199,9 @@ def is_data_dir(path: Path) -> bool:
 def file_type(path: Path) -> str | None:
     """``journal`` or ``snapshot`` by magic (either journal header slot) or, for a
     damaged file, by suffix; None when it is neither."""
-    with open(path, "rb") as f:
-        head = f.read(520)
-    if head[:8] == SNAPSHOT_MAGIC:
-        return "snapshot"
-    if head[:8] == JOURNAL_MAGIC or head[512:520] == JOURNAL_MAGIC:
-        return "journal"
+    by_magic = file_format(path)
+    if by_magic is not None:
+        return by_magic
     if path.name.endswith(SNAPSHOT_SUFFIX):
         return "snapshot"
     if path.name.endswith(JOURNAL_SUFFIX):
@@ -335,7 +333,7 @@ def scan_data_dir(root: Path, progress: Callable[[str, float], None] | None = No
             meta_error = str(e).split(": ", 1)[-1]
         jpath = layout.journal_path(symbol)
         if jpath.exists():
-            sr.journal = scan_journal(jpath, progress=_entries_of(tell, symbol, i, total))
+            sr.journal = scan_journal(jpath, progress=_entries_of(tell, symbol, i, total), book=True)
         sdir = layout.snapshot_dir(symbol)
         if sdir.is_dir():
             for p in sorted(sdir.iterdir()):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import struct
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pinnacle._core import Entry
+from pinnacle._core import BOOK_OP_KIND, BOOK_OP_NAMES, Entry, decode_book_op, decode_snapshot_marker
 from pinnacle.cli._console import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -29,22 +28,14 @@ from pinnacle.cli.datadir import (
     scan_data_dir,
     scan_snapshot,
 )
-from pinnacle.cli.journal_scan import (
-    FLAG_CHECKPOINT,
-    OP_KIND,
-    OP_NAMES,
-    JournalInfo,
-    Problem,
-    decode_op,
-    list_entries,
-)
+from pinnacle.cli.journal_scan import JournalInfo, Problem, list_entries
 from pinnacle.cli.journal_scan import scan_journal as _scan_journal
 from pinnacle.errors import CorruptionError, InvalidArgumentError
 from pinnacle.paths import META_SUFFIX, SymbolMeta
 from pinnacle.sim import ledger
 
 MAX_KIND = 65535
-_KIND_NAMES = {"op": OP_KIND, "checkpoint": -1, **{name: OP_KIND for name in OP_NAMES.values()}}
+_KIND_NAMES = {"op": BOOK_OP_KIND, "checkpoint": -1, **{name: BOOK_OP_KIND for name in BOOK_OP_NAMES}}
 
 
 def add_parsers(sub: Any) -> None:
@@ -104,23 +95,24 @@ def grid_for(journal: Path) -> tuple[str, str] | None:
 
 def entry_row(e: Entry, grid: tuple[str, str] | None, is_ledger: bool) -> dict[str, object]:
     """One entry as the JSON row of ``inspect --entries --json`` (docs/cli.md)."""
-    op: dict[str, object] | None = None
-    if e.flags & FLAG_CHECKPOINT:
-        name, p = "checkpoint", e.payload
-        if len(p) == 16:  # a snapshot's: covered_seq u64, created_ns i64
-            covered, created = struct.unpack("<Qq", p)
-            text = f"covers seq {covered} (snapshot created_ns {created})"
+    op: dict[str, int | str | None] | None = None
+    if e.is_checkpoint:
+        name, marker = "checkpoint", decode_snapshot_marker(e.payload)
+        if marker is None:
+            text = f"marker {e.payload.hex()}"
+        elif marker[1] is None:
+            text = f"covers seq {marker[0]}"
         else:
-            text = f"covers seq {int.from_bytes(p, 'little')}" if len(p) == 8 else f"marker {p.hex()}"
+            text = f"covers seq {marker[0]} (snapshot created_ns {marker[1]})"
     elif is_ledger:
         name, text = ledger.KIND_NAMES.get(e.kind, str(e.kind)), ledger.describe(e.kind, e.payload)
-    elif e.kind == OP_KIND:
+    elif e.kind == BOOK_OP_KIND:
         name = "op"
         try:
-            op = decode_op(e.payload)
+            op = decode_book_op(e.payload)
             text = _op_text(op, grid)
-        except ValueError as err:
-            text = str(err)
+        except CorruptionError as err:
+            text = f"DAMAGED: {err}"
     else:
         name, text = str(e.kind), e.payload[:24].hex() + ("..." if len(e.payload) > 24 else "")
     return {
@@ -136,7 +128,15 @@ def entry_row(e: Entry, grid: tuple[str, str] | None, is_ledger: bool) -> dict[s
     }
 
 
-def _op_text(op: dict[str, object], grid: tuple[str, str] | None) -> str:
+def _op_name(payload: bytes) -> str | None:
+    """The name of the book operation ``payload`` holds, None if it does not decode."""
+    try:
+        return str(decode_book_op(payload)["op"])
+    except CorruptionError:
+        return None
+
+
+def _op_text(op: dict[str, int | str | None], grid: tuple[str, str] | None) -> str:
     def px(v: object) -> str:
         return str(Decimal(str(v)) * Decimal(grid[0])) if grid else f"{v}t"
 
@@ -179,20 +179,20 @@ def _entries(args: argparse.Namespace, kind: str) -> int:
                 raise UsageError(f"--kind: an entry kind is between 0 and {MAX_KIND}, got {args.kind}")
         elif args.kind in _KIND_NAMES:
             want = _KIND_NAMES[args.kind]
-            op_name = args.kind if args.kind in OP_NAMES.values() else None
+            op_name = args.kind if args.kind in BOOK_OP_NAMES else None
         else:
             raise UsageError(
-                f"--kind: expected a number, 'op', 'checkpoint' or one of {', '.join(OP_NAMES.values())}"
+                f"--kind: expected a number, 'op', 'checkpoint' or one of {', '.join(BOOK_OP_NAMES)}"
             )
 
     def accept(e: Entry) -> bool:
         if want is None:
             return True
         if want == -1:
-            return bool(e.flags & FLAG_CHECKPOINT)
-        if e.kind != want or e.flags & FLAG_CHECKPOINT:
+            return e.is_checkpoint
+        if e.kind != want or e.is_checkpoint:
             return False
-        return op_name is None or (bool(e.payload) and OP_NAMES.get(e.payload[0]) == op_name)
+        return op_name is None or _op_name(e.payload) == op_name
 
     limit = args.limit if args.limit > 0 else None
     rows, more = list_entries(path, from_seq=args.from_seq, to_seq=args.to_seq, accept=accept, limit=limit)
@@ -205,7 +205,7 @@ def _entries(args: argparse.Namespace, kind: str) -> int:
     print(f"{'seq':>10}  {'time (UTC)':<24}  {'kind':<14} {'flags':>5} {'bytes':>6}  content")
     for e in rows:
         r = entry_row(e, grid, is_ledger)
-        flags = "C" if e.flags & FLAG_CHECKPOINT else "-"
+        flags = "C" if e.is_checkpoint else "-"
         print(
             f"{e.seq:>10}  {utc(e.timestamp_ns):<24}  {r['kind_name']!s:<14} {flags:>5} "
             f"{len(e.payload):>6}  {r['text']}"
@@ -237,8 +237,8 @@ def print_journal(j: JournalInfo, indent: str = "") -> None:
     else:
         print(f"{indent}  no entries")
     for k, n in sorted(j.kinds.items()):
-        ops = ", ".join(f"{name} {c}" for name, c in j.ops.most_common()) if k == OP_KIND else ""
-        label = "book ops (kind 1)" if k == OP_KIND and not is_ledger else f"kind {k}"
+        ops = ", ".join(f"{name} {c}" for name, c in j.ops.most_common()) if k == BOOK_OP_KIND else ""
+        label = f"book ops (kind {k})" if k == BOOK_OP_KIND and not is_ledger else f"kind {k}"
         if is_ledger and k in ledger.KIND_NAMES:
             label += f" ({ledger.KIND_NAMES[k]})"
         print(f"{indent}    {label}: {n}" + (f" ({ops})" if ops else ""))

@@ -2,42 +2,38 @@
 
 Entries are read with :class:`~pinnacle.JournalReader`, which verifies every CRC, length
 and sequence number in Rust and never writes. The reader stops at the first entry that is
-not valid; this module then looks at the bytes from there to the end of the file: all zero
-is the clean end; anything else is damage, located by offset and classified against the
-header's ``durable_end`` (before it: corruption of durable data; after it: a torn tail,
-unless valid entries follow it). Headers are parsed here, from the documented layout.
+not valid; the bytes from there to the end of the file are then examined in Rust
+(``examine_journal_tail``): all zero is the clean end; anything else is damage, located by
+offset and classified here against the header's ``durable_end`` (before it: corruption of
+durable data; after it: a torn tail, unless valid entries follow it). Header slots and
+book operations are decoded in Rust too: this module holds no layout of its own.
 """
 
 from __future__ import annotations
 
-import mmap
 import os
-import re
-import struct
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pinnacle._core import Entry, JournalReader
+from pinnacle._core import (
+    BOOK_OP_KIND,
+    Entry,
+    JournalHeaderSlot,
+    JournalReader,
+    decode_book_op,
+    decode_snapshot_marker,
+    examine_journal_tail,
+    journal_entry_size,
+    read_journal_header,
+)
 from pinnacle.errors import CorruptionError, EntriesCompactedError, PinnacleError
+from pinnacle.paths import JOURNAL_SUFFIX, META_SUFFIX
 
-JOURNAL_MAGIC = b"PNCLJRNL"
-HEADER_SIZE = 4096
-SLOT_OFFSETS = (0, 512)
-SLOT_SIZE = 128
-ENTRY_HEADER = 32
-FLAG_CHECKPOINT = 1
-FLAG_AFTER_GAP = 2
-OP_KIND = 1
-OP_NAMES = {1: "add", 2: "cancel", 3: "execute", 4: "market", 5: "modify"}
-"""Book operation tags (byte 0 of a kind-1 payload)."""
-
-_SLOT = struct.Struct("<8sHHIQQQqI")
-_ENTRY = struct.Struct("<IIQqHHI")
-_NONZERO = re.compile(rb"[^\x00]")
 _LIVE_RETRIES = 5
+UNDECODABLE = "undecodable"
+"""The ``ops`` key counting kind-1 entries that are not a valid book operation."""
 
 
 @dataclass(frozen=True)
@@ -65,67 +61,6 @@ class Problem:
         }
 
 
-@dataclass(frozen=True)
-class HeaderSlot:
-    """One of the two header slots."""
-
-    offset: int
-    state: str
-    """``valid``, ``blank`` (all zero: never written) or ``damaged``."""
-    version: int = 0
-    generation: int = 0
-    first_seq: int = 0
-    durable_end: int = 0
-    created_ns: int = 0
-    max_entry_size: int = 0
-    error: str = ""
-    journal_id: str | None = None
-    """32 hex digits (format 2); None for a format-1 journal."""
-
-
-def parse_slots(page: bytes) -> list[HeaderSlot]:
-    """Both header slots of a journal's first page (format 1: 64 bytes, CRC at 60;
-    format 2: 128 bytes with the journal identity at 56, CRC at 124)."""
-    out = []
-    for off in SLOT_OFFSETS:
-        raw = page[off : off + SLOT_SIZE]
-        if len(raw) < SLOT_SIZE or not any(raw):
-            out.append(HeaderSlot(off, "blank" if len(raw) == SLOT_SIZE else "damaged", error="truncated"))
-            continue
-        magic, ver, idx, hsize, first, gen, durable, created, max_entry = _SLOT.unpack_from(raw)
-        crc_at = 124 if ver == 2 else 60
-        (crc,) = struct.unpack_from("<I", raw, crc_at)
-        computed = zlib.crc32(raw[:crc_at])
-        err = ""
-        if magic != JOURNAL_MAGIC:
-            err = "bad magic"
-        elif crc != computed:
-            err = f"checksum mismatch (stored {crc:#010x}, computed {computed:#010x})"
-        elif ver not in (1, 2):
-            err = f"format version {ver} (this build reads 1 and 2)"
-        elif idx != SLOT_OFFSETS.index(off) or hsize != HEADER_SIZE:
-            err = "slot index or header size does not match"
-        jid = int.from_bytes(raw[56:72], "little") if ver == 2 else 0
-        state = "damaged" if err else "valid"
-        out.append(
-            HeaderSlot(
-                off, state, ver, gen, first, durable, created, max_entry, err, f"{jid:032x}" if jid else None
-            )
-        )
-    return out
-
-
-def choose_slot(slots: list[HeaderSlot]) -> HeaderSlot | None:
-    """The header in force: the valid slot with the highest generation."""
-    valid = [s for s in slots if s.state == "valid"]
-    return max(valid, key=lambda s: s.generation) if valid else None
-
-
-def entry_size(payload_len: int) -> int:
-    """Bytes an entry with a payload of ``payload_len`` bytes occupies."""
-    return ENTRY_HEADER + (payload_len + 7) // 8 * 8
-
-
 @dataclass
 class JournalInfo:
     """What a scan found in one journal file."""
@@ -133,23 +68,30 @@ class JournalInfo:
     path: Path
     file_size: int = 0
     disk_bytes: int = 0
-    slots: list[HeaderSlot] = field(default_factory=list)
-    header: HeaderSlot | None = None
+    slots: list[JournalHeaderSlot] = field(default_factory=list)
+    header: JournalHeaderSlot | None = None
+    """The header slot in force (the valid one with the highest generation)."""
     entries: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
-    data_end: int = HEADER_SIZE
+    data_start: int = 0
+    """Offset of the first entry (the header page's size)."""
+    data_end: int = 0
     """Offset just past the last valid entry."""
     kinds: Counter[int] = field(default_factory=Counter)
     """Entries per kind (checkpoints excluded)."""
     ops: Counter[str] = field(default_factory=Counter)
-    """Book operations (kind 1) per operation."""
+    """Book operations (kind 1) per operation (``undecodable``: payloads Rust's decoder,
+    and so replay, refuses)."""
     checkpoints: int = 0
     last_checkpoint: tuple[int, int | None] | None = None
-    """(seq, marker as u64 when it is 8 bytes)."""
+    """(seq, the covered_seq its marker names, if it is a snapshot's)."""
     first_ts: int | None = None
     last_ts: int | None = None
     problems: list[Problem] = field(default_factory=list)
+    book: bool = False
+    """The journal of a book: every kind-1 entry must be a valid book operation (in other
+    journals kind 1 is the user's, and only counted)."""
 
     @property
     def damaged(self) -> bool:
@@ -166,15 +108,29 @@ class JournalInfo:
         if self.first_seq is None:
             self.first_seq, self.first_ts = e.seq, e.timestamp_ns
         self.last_seq, self.last_ts = e.seq, e.timestamp_ns
-        if e.flags & FLAG_CHECKPOINT:
+        if e.is_checkpoint:
             self.checkpoints += 1
-            p = e.payload  # the manager's: covered_seq u64 (then created_ns i64)
-            self.last_checkpoint = (e.seq, int.from_bytes(p[:8], "little") if len(p) in (8, 16) else None)
+            marker = decode_snapshot_marker(e.payload)
+            self.last_checkpoint = (e.seq, marker[0] if marker else None)
         else:
             self.kinds[e.kind] += 1
-            if e.kind == OP_KIND and e.payload:
-                self.ops[OP_NAMES.get(e.payload[0], f"tag {e.payload[0]}")] += 1
-        self.data_end = offset + entry_size(len(e.payload))
+            if e.kind == BOOK_OP_KIND:
+                self.ops[self._op_name(e, offset)] += 1
+        self.data_end = offset + journal_entry_size(len(e.payload))
+
+    def _op_name(self, e: Entry, offset: int) -> str:
+        """The operation a kind-1 entry holds, as Rust decodes it; the first one that does
+        not decode is a problem (replay refuses it), the others are counted."""
+        try:
+            return str(decode_book_op(e.payload)["op"])
+        except CorruptionError as err:
+            if self.book and not self.ops[UNDECODABLE]:
+                self.problem(
+                    offset,
+                    f"entry seq {e.seq} (kind {BOOK_OP_KIND}) is not a valid book operation: {err}; "
+                    "recovery refuses this journal",
+                )
+            return UNDECODABLE
 
     def as_dict(self) -> dict[str, object]:
         """The stable JSON form (see docs/cli.md)."""
@@ -208,95 +164,33 @@ class JournalInfo:
         }
 
 
-def _first_nonzero(buf: mmap.mmap | bytes, start: int) -> int | None:
-    m = _NONZERO.search(buf, start)
-    return m.start() if m else None
-
-
-def _describe_at(buf: mmap.mmap | bytes, pos: int, expected_seq: int, max_len: int) -> str:
-    head = bytes(buf[pos : pos + ENTRY_HEADER])
-    if len(head) < ENTRY_HEADER:
-        return f"a partial entry header ({len(head)} bytes) at the end of the file"
-    if not any(head):
-        nz = _first_nonzero(buf, pos)
-        return f"an all-zero entry header, but non-zero bytes follow at offset {nz}"
-    crc, length, seq, _ts, _kind, flags, reserved = _ENTRY.unpack(head)
-    total = entry_size(length)
-    if length > max_len:
-        return f"entry length {length} exceeds the journal's maximum of {max_len}"
-    if pos + total > len(buf):
-        return f"an entry of {total} bytes runs past the end of the file"
-    if seq != expected_seq and not (flags & FLAG_AFTER_GAP and seq > expected_seq):
-        return f"sequence number {seq} where {expected_seq} was expected"
-    computed = zlib.crc32(bytes(buf[pos + 4 : pos + total]))
-    if computed != crc:
-        return f"checksum mismatch (stored {crc:#010x}, computed {computed:#010x})"
-    if flags & ~(FLAG_CHECKPOINT | FLAG_AFTER_GAP) or reserved:
-        return f"invalid flags {flags:#x} or reserved field {reserved:#x}"
-    return "an entry the reader rejected"
-
-
-def _resync(buf: mmap.mmap | bytes, start: int, min_seq: int, max_len: int) -> tuple[int, int] | None:
-    """The first valid entry (offset, seq) at or after ``start`` with seq >= ``min_seq``.
-
-    An entry's seq (bytes 8..16) is never zero, so an entry starting at ``p`` has a
-    non-zero byte before ``p + 16``: zero runs are skipped with a regex search."""
-    pos = start + (-start) % 8
-    size = len(buf)
-    while pos + ENTRY_HEADER <= size:
-        nz = _first_nonzero(buf, pos)
-        if nz is None:
-            return None
-        pos = max(pos, (nz - 15) // 8 * 8)
-        if pos + ENTRY_HEADER > size:
-            return None
-        crc, length, seq, _ts, _kind, flags, reserved = _ENTRY.unpack_from(buf, pos)
-        total = entry_size(length)
-        if (
-            min_seq <= seq < min_seq + (1 << 40)
-            and length <= max_len
-            and pos + total <= size
-            and not reserved
-            and not flags & ~(FLAG_CHECKPOINT | FLAG_AFTER_GAP)
-            and zlib.crc32(bytes(buf[pos + 4 : pos + total])) == crc
-        ):
-            return pos, seq
-        pos += 8
-    return None
-
-
-def _last_nonzero(buf: mmap.mmap | bytes, start: int) -> int:
-    end = len(buf)
-    while end > start:
-        lo = max(start, end - (1 << 20))
-        block = bytes(buf[lo:end]).rstrip(b"\0")
-        if block:
-            return lo + len(block) - 1
-        end = lo
-    return start - 1
+def is_book_journal(path: Path) -> bool:
+    """True for a book's journal: its tick/lot sidecar sits next to it."""
+    return path.with_name(path.name.removesuffix(JOURNAL_SUFFIX) + META_SUFFIX).exists()
 
 
 def scan_journal(
     path: str | os.PathLike[str],
     *,
     progress: Callable[[int, float], None] | None = None,
+    book: bool | None = None,
 ) -> JournalInfo:
     """Verifies every entry of a journal without writing to it; see the module docstring.
     ``progress(entries_so_far, fraction_done)`` is called after each batch (the fraction
-    of the header's durable data read so far, below 1 until the scan ends)."""
+    of the header's durable data read so far, below 1 until the scan ends). ``book``: the
+    journal holds a book's operations (None: it does if its sidecar is next to it), so a
+    kind-1 entry that is not a valid operation is damage."""
     info = JournalInfo(Path(path))
+    info.book = is_book_journal(info.path) if book is None else book
     st = os.stat(info.path)
     info.file_size, info.disk_bytes = st.st_size, st.st_blocks * 512
-    with open(info.path, "rb") as f:
-        page = f.read(HEADER_SIZE)
-    info.slots = parse_slots(page)
-    info.header = choose_slot(info.slots)
+    head = read_journal_header(info.path)
+    info.slots, info.header = head.slots, head.current
+    info.data_start = info.data_end = head.data_start
     for s in info.slots:
         if s.state == "damaged":
             other = "the other slot is used; opening rewrites it" if info.header else "no valid header"
-            info.problem(
-                s.offset, f"header slot {SLOT_OFFSETS.index(s.offset)} is damaged: {s.error} ({other})"
-            )
+            info.problem(s.offset, f"header slot {s.index} is damaged: {s.error} ({other})")
     if info.header is None:
         return info
     try:
@@ -321,6 +215,11 @@ def scan_journal(
     except PinnacleError as e:
         reason = e.reason if isinstance(e, CorruptionError) else None
         info.problem(e.offset, reason if reason is not None else str(e))
+    if info.book and info.ops[UNDECODABLE] > 1:
+        info.problem(
+            None,
+            f"{info.ops[UNDECODABLE]} entries of kind {BOOK_OP_KIND} in all are not valid book operations",
+        )
     return info
 
 
@@ -329,43 +228,35 @@ def _check_tail(info: JournalInfo) -> None:
     assert h is not None
     next_seq = (info.last_seq + 1) if info.last_seq is not None else h.first_seq
     if info.entries and info.first_seq != h.first_seq:
-        info.problem(HEADER_SIZE, f"first entry has seq {info.first_seq}, the header says {h.first_seq}")
-    missing = (
-        f"the data ends at offset {info.data_end}, before the header's durable_end {h.durable_end}: "
-        "entries that were durable are missing (zeroed or truncated); opening raises CorruptionError"
-    )
-    if info.file_size <= info.data_end:
+        info.problem(info.data_start, f"first entry has seq {info.first_seq}, the header says {h.first_seq}")
+    tail = examine_journal_tail(info.path, info.data_end, next_seq, h.max_entry_size)
+    if tail.first_nonzero is None:
         if info.data_end < h.durable_end:
-            info.problem(info.data_end, missing)
+            info.problem(
+                info.data_end,
+                f"the data ends at offset {info.data_end}, before the header's durable_end {h.durable_end}: "
+                "entries that were durable are missing (zeroed or truncated); opening raises CorruptionError",
+            )
         return
-    with open(info.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        nz = _first_nonzero(buf, info.data_end)
-        if nz is None:
-            if info.data_end < h.durable_end:
-                info.problem(info.data_end, missing)
-            return
-        pos = info.data_end
-        why = _describe_at(buf, pos, next_seq, h.max_entry_size)
-        if pos < h.durable_end:
-            info.problem(
-                pos,
-                f"corruption in data that was durable (durable_end {h.durable_end}): {why}; "
-                "opening raises CorruptionError",
-            )
-            return
-        after = _resync(buf, pos + 8, next_seq + 1, h.max_entry_size)
-        if after is not None:
-            info.problem(
-                pos,
-                f"damaged entry ({why}) followed by valid entries from offset {after[0]} (seq {after[1]}); "
-                f"it lies after durable_end {h.durable_end}, so opening cuts everything from here",
-            )
-            return
-        end = _last_nonzero(buf, nz)
+    pos, why = info.data_end, tail.damage
+    if pos < h.durable_end:
         info.problem(
             pos,
-            f"torn tail: {end + 1 - pos} bytes of an incomplete write after the last complete entry "
-            f"({why}), beyond durable_end {h.durable_end}; the next open cuts it",
+            f"corruption in data that was durable (durable_end {h.durable_end}): {why}; "
+            "opening raises CorruptionError",
+        )
+    elif tail.next_valid is not None:
+        at, seq = tail.next_valid
+        info.problem(
+            pos,
+            f"damaged entry ({why}) followed by valid entries from offset {at} (seq {seq}); "
+            f"it lies after durable_end {h.durable_end}, so opening cuts everything from here",
+        )
+    else:
+        info.problem(
+            pos,
+            f"torn tail: {tail.nonzero_end - pos} bytes of an incomplete write after the last complete "
+            f"entry ({why}), beyond durable_end {h.durable_end}; the next open cuts it",
             "warning",
         )
 
@@ -398,58 +289,11 @@ def list_entries(
     return out, False
 
 
-def _read_id(p: bytes, at: int) -> tuple[int | str, int]:
-    if p[at] == 0:
-        return struct.unpack_from("<Q", p, at + 1)[0], at + 9
-    n = p[at + 1]
-    return p[at + 2 : at + 2 + n].decode("utf-8"), at + 2 + n
-
-
-def decode_op(p: bytes) -> dict[str, object]:
-    """A book operation payload as a dict (``op``, ``id``, ``side``, ``price``, ``qty``,
-    ``ts``: price in ticks, qty in lots). Raises ValueError on a malformed payload."""
-    try:
-        tag = p[0]
-        name = OP_NAMES[tag]
-        if tag == 4:
-            side, qty, ts = struct.unpack_from("<Bqq", p, 1)
-            return {"op": name, "side": ("buy", "sell")[side], "qty": qty, "ts": ts}
-        oid, at = _read_id(p, 1)
-        if tag == 1:
-            side, price, qty, ts = struct.unpack_from("<Bqqq", p, at)
-            return {
-                "op": name,
-                "id": oid,
-                "side": ("buy", "sell")[side],
-                "price": price,
-                "qty": qty,
-                "ts": ts,
-            }
-        if tag == 2:
-            return {"op": name, "id": oid, "ts": struct.unpack_from("<q", p, at)[0]}
-        if tag == 3:
-            qty, ts = struct.unpack_from("<qq", p, at)
-            return {"op": name, "id": oid, "qty": qty, "ts": ts}
-        price, qty, ts = struct.unpack_from("<qqq", p, at)
-        return {"op": name, "id": oid, "price": price, "qty": qty, "ts": ts}
-    except (IndexError, KeyError, struct.error, UnicodeDecodeError) as e:
-        raise ValueError(f"malformed book operation: {e}") from None
-
-
 __all__ = [
-    "FLAG_AFTER_GAP",
-    "FLAG_CHECKPOINT",
-    "HEADER_SIZE",
-    "JOURNAL_MAGIC",
-    "OP_KIND",
-    "OP_NAMES",
-    "HeaderSlot",
+    "UNDECODABLE",
     "JournalInfo",
     "Problem",
-    "choose_slot",
-    "decode_op",
-    "entry_size",
+    "is_book_journal",
     "list_entries",
-    "parse_slots",
     "scan_journal",
 ]
