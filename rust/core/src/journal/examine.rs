@@ -46,8 +46,10 @@ pub fn examine_tail(path: &Path, from: u64, expected_seq: u64, max_payload: u32)
     if from >= file_len {
         return Ok(empty);
     }
-    // SAFETY: a read-only private mapping of a file pinnacle never truncates in place
-    // (compaction replaces it by rename); a journal writer only appends and grows it.
+    // SAFETY: a read-only mapping, only read through `buf`. pinnacle never shrinks a
+    // journal (growth only extends it; compaction replaces it by rename), so the mapped
+    // bytes stay backed; another program truncating the file under a scan would fault it,
+    // as it would any reader of a mapped journal (`JournalReader` included).
     let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| Error::io("mmap", path, e))?;
     let buf: &[u8] = &map;
     let Some(nz) = tail::first_nonzero(buf, pos) else { return Ok(empty) };
