@@ -128,7 +128,7 @@ class JournalInfo:
                 self.problem(
                     offset,
                     f"entry seq {e.seq} (kind {BOOK_OP_KIND}) is not a valid book operation: {err}; "
-                    "recovery refuses this journal",
+                    "replay refuses it (recovery fails unless a snapshot covers it)",
                 )
             return UNDECODABLE
 
