@@ -7,6 +7,7 @@ mod entry;
 mod errors;
 mod grid;
 mod journal;
+mod kinds;
 mod orders;
 mod reader;
 mod shadow;
@@ -50,6 +51,8 @@ mod _core {
     use super::entry::{PyEntry, PyRecoveryReport};
     #[pymodule_export]
     use super::journal::{EntryIterator, PyJournal};
+    #[pymodule_export]
+    use super::kinds::{entry_kinds, kind_name, kind_ranges};
     #[pymodule_export]
     use super::orders::{PyFill, PyOrder, PySnapshotInfo};
     #[pymodule_export]
