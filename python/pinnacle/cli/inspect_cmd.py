@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pinnacle._core import Entry
+from pinnacle._core import Entry, kind_name
 from pinnacle.cli._console import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -122,7 +122,7 @@ def entry_row(e: Entry, grid: tuple[str, str] | None, is_ledger: bool) -> dict[s
         except ValueError as err:
             text = str(err)
     else:
-        name, text = str(e.kind), e.payload[:24].hex() + ("..." if len(e.payload) > 24 else "")
+        name, text = kind_name(e.kind), e.payload[:24].hex() + ("..." if len(e.payload) > 24 else "")
     return {
         "seq": e.seq,
         "timestamp_ns": e.timestamp_ns,
