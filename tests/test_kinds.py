@@ -45,7 +45,8 @@ def test_kind_name_describes_any_kind_and_refuses_a_non_kind() -> None:
     assert _core.kind_name(1) == "book.op"
     assert _core.kind_name(300) == "ledger kind 300 (unregistered)"
     assert _core.kind_name(40000) == "user kind 40000"
-    assert _core.kind_name(7) == "kind 7 (unassigned)"
+    assert _core.kind_name(7) == "core kind 7 (unregistered)"
+    assert _core.kind_name(70) == "kind 70 (unassigned)"
     for bad in (-1, 65536):
         with pytest.raises(InvalidArgumentError, match="between 0 and 65535"):
             _core.kind_name(bad)
