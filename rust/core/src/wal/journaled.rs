@@ -87,23 +87,27 @@ impl<S: WalState> Journaled<S> {
         self.check_owner()?;
         let mut g = self.inner.lock();
         let Inner { state, scratch } = &mut *g;
-        let Some(j) = self.journal.get() else {
-            let plan = state.validate(record, Pass(())).map_err(WalError::Refused)?;
-            return Ok(state.apply(plan, Pass(())));
-        };
+        let journal = self.journal.get();
         // Encoding is pure; the bytes are appended only if the record validates. Encoding
-        // first lets `validate` take the record by value (no copy of its fields).
-        scratch.clear();
-        record.encode(scratch);
+        // first lets `validate` take the record by value (no copy of its fields). One call
+        // site each for validate and apply keeps them inlined.
         let ts = record.timestamp_ns();
-        let plan = state.validate(record, Pass(())).map_err(WalError::Refused)?;
-        if S::changes_nothing(&plan) {
-            return Ok(state.apply(plan, Pass(())));
+        if journal.is_some() {
+            scratch.clear();
+            record.encode(scratch);
         }
-        let appended = j.append_deferred(S::Record::KIND, scratch, ts)?;
+        let plan = state.validate(record, Pass(())).map_err(WalError::Refused)?;
+        let appended = match journal {
+            Some(j) if !S::changes_nothing(&plan) => {
+                Some((j, j.append_deferred(S::Record::KIND, scratch, ts)?))
+            }
+            _ => None,
+        };
         let outcome = state.apply(plan, Pass(()));
         drop(g);
-        j.wait_durable(appended)?;
+        if let Some((j, appended)) = appended {
+            j.wait_durable(appended)?;
+        }
         Ok(outcome)
     }
 
