@@ -9,7 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pinnacle._core import BOOK_OP_KIND, BOOK_OP_NAMES, Entry, decode_book_op, decode_snapshot_marker
+from pinnacle._core import (
+    BOOK_OP_KIND,
+    BOOK_OP_NAMES,
+    Entry,
+    decode_book_op,
+    decode_snapshot_marker,
+    kind_name,
+)
 from pinnacle.cli._console import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -114,7 +121,7 @@ def entry_row(e: Entry, grid: tuple[str, str] | None, is_ledger: bool) -> dict[s
         except CorruptionError as err:
             text = f"DAMAGED: {err}"
     else:
-        name, text = str(e.kind), e.payload[:24].hex() + ("..." if len(e.payload) > 24 else "")
+        name, text = kind_name(e.kind), e.payload[:24].hex() + ("..." if len(e.payload) > 24 else "")
     return {
         "seq": e.seq,
         "timestamp_ns": e.timestamp_ns,

@@ -33,14 +33,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from pinnacle._core import Entry, OrderBook
+from pinnacle._core import Entry, OrderBook, entry_kinds
 from pinnacle.sim.market import MAKER_ID_BASE, Instrument
 
-KIND_PLACED = 16
-KIND_CANCEL = 17
-KIND_REPRICE = 18
-KIND_ABORT = 19
-KIND_STATE = 20
+_KINDS = entry_kinds()
+KIND_PLACED = _KINDS["sim.placed"]
+KIND_CANCEL = _KINDS["sim.cancel-intent"]
+KIND_REPRICE = _KINDS["sim.reprice-intent"]
+KIND_ABORT = _KINDS["sim.abort"]
+KIND_STATE = _KINDS["sim.state"]
 KIND_NAMES = {
     KIND_PLACED: "placed",
     KIND_CANCEL: "cancel-intent",
@@ -48,7 +49,7 @@ KIND_NAMES = {
     KIND_ABORT: "abort",
     KIND_STATE: "state",
 }
-"""Entry kinds of a ledger journal."""
+"""Entry kinds of a ledger journal (numbers from the registry, ``pinnacle_core::kinds``)."""
 
 _PLACED = struct.Struct("<QBqq")  # id, side, price, qty
 _CANCEL = struct.Struct("<Qq")  # id, filled

@@ -41,7 +41,7 @@ impl Outcome {
 
 impl OrderBook {
     /// Like `plan` but moves the id of an add instead of cloning it.
-    fn plan_owned(&self, op: Op) -> Result<Plan, BookError> {
+    pub(crate) fn plan_owned(&self, op: Op) -> Result<Plan, BookError> {
         match op {
             Op::Add { id, side, price, qty, ts } => Ok(Plan::Add(self.check_add(id, side, price, qty, ts)?)),
             other => self.plan(&other),
@@ -60,7 +60,7 @@ impl OrderBook {
         })
     }
 
-    fn commit(&mut self, plan: Plan) -> Outcome {
+    pub(crate) fn commit(&mut self, plan: Plan) -> Outcome {
         match plan {
             Plan::Add(p) => Outcome::Added(self.commit_add(p)),
             Plan::Cancel(p) => Outcome::Cancelled(self.commit_cancel(p)),

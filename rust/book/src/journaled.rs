@@ -1,15 +1,15 @@
-//! A book whose every mutation is journaled write-ahead, and replay of such a journal.
-//!
-//! Invariant: an op is appended to the journal *before* it is applied, under the same
-//! lock as the change, so the journal order is the applied order, and an op whose
-//! journal append failed changed nothing. Waiting for the append to be durable happens
-//! after the lock is released (see [`JournaledBook::apply`]). Replaying a journal never
-//! journals.
+//! The order book as a journaled state: [`pinnacle_core::wal`]'s machinery instantiated
+//! for [`OrderBook`] (record: [`Op`], kind [`OP_KIND`]). The pipeline (lock, validate,
+//! encode, append, apply, wait for the sync after unlocking), replay, the one-book-per-
+//! journal claim and the fork check are the generic ones; what is the book's own is its
+//! plans ([`OrderBook::plan_owned`], [`OrderBook::commit`]), that an unknown cancel is
+//! not journaled, its error type and its snapshots.
 
+use crate::plan::Plan;
 use crate::{encode_snapshot_bound, SnapshotBinding, SnapshotError};
-use crate::{ApplyError, BookError, Op, OrderBook, Outcome, OP_KIND};
-use pinnacle_core::locks::Mutex;
-use pinnacle_core::{Columns, Journal, SyncPolicy, FLAG_CHECKPOINT};
+use crate::{BookError, Op, OrderBook, Outcome, OP_KIND};
+use pinnacle_core::wal::{self, Pass, WalError, WalState};
+use pinnacle_core::{Journal, Journaled};
 use std::fmt;
 use std::sync::Arc;
 
@@ -78,108 +78,88 @@ impl From<pinnacle_core::Error> for EngineError {
     }
 }
 
-struct Inner {
-    book: OrderBook,
-    journal: Option<Arc<Journal>>,
+impl From<WalError<BookError>> for EngineError {
+    fn from(e: WalError<BookError>) -> Self {
+        match e {
+            WalError::Refused(b) => EngineError::Book(b),
+            WalError::Journal(j) => EngineError::Journal(j),
+            WalError::Replay { seq, error } => EngineError::Replay { seq, error },
+            WalError::UnexpectedKind { seq, kind, .. } => EngineError::UnexpectedKind { seq, kind },
+            WalError::Gap { expected, found } => EngineError::Gap { expected, found },
+            WalError::AlreadyJournaled => EngineError::AlreadyJournaled,
+            WalError::JournalTaken => EngineError::JournalTaken,
+        }
+    }
 }
 
-/// An order book behind a mutex, optionally journaling every mutation write-ahead.
-///
-/// A journaled book does not cross a fork (see `pinnacle_core::fork`): in a forked child
-/// every method refuses with `Error::Forked` (`apply`, `replay_journal`) or must not be
-/// called ([`JournaledBook::check_owner`] first), since a thread absent from the child
-/// may hold its lock. An unjournaled book is plain memory and keeps working.
-///
-/// A journal belongs to one book: attaching claims it ([`Journal::claim`]) and dropping
-/// the book releases it, so a second book on the same journal is refused.
+/// An op checked against a book, ready to apply to it (opaque outside the crate).
+pub struct CheckedOp(Plan);
+
+impl WalState for OrderBook {
+    type Record = Op;
+    type Plan = CheckedOp;
+    type Outcome = Outcome;
+    type Error = BookError;
+
+    #[inline]
+    fn validate(&self, op: Op, _: Pass) -> Result<CheckedOp, BookError> {
+        self.plan_owned(op).map(CheckedOp)
+    }
+
+    #[inline]
+    fn apply(&mut self, plan: CheckedOp, _: Pass) -> Outcome {
+        self.commit(plan.0)
+    }
+
+    /// A cancel of an id that is not resting changes nothing: not journaled, so repeated
+    /// bad cancels cannot grow the journal (replaying one from an older journal is still
+    /// a no-op).
+    #[inline]
+    fn changes_nothing(plan: &CheckedOp) -> bool {
+        matches!(&plan.0, Plan::Cancel(p) if p.finds_nothing())
+    }
+}
+
+/// An order book behind a mutex, optionally journaling every mutation write-ahead: a
+/// [`Journaled<OrderBook>`] with the book's errors and snapshots. See
+/// [`pinnacle_core::wal::Journaled`] for the ordering, group-commit, poisoning, claim
+/// and fork rules.
 pub struct JournaledBook {
-    inner: Mutex<Inner>,
-    /// The journal once attached, read without the lock for the fork check.
-    attached: std::sync::OnceLock<Arc<Journal>>,
+    wal: Journaled<OrderBook>,
 }
 
 impl JournaledBook {
     /// A book journaling to `journal` (which it claims; `JournalTaken` if another book has).
     pub fn new(book: OrderBook, journal: Option<Arc<Journal>>) -> Result<JournaledBook, EngineError> {
-        let b = JournaledBook {
-            inner: Mutex::new(Inner { book, journal: None }),
-            attached: std::sync::OnceLock::new(),
-        };
-        if let Some(j) = journal {
-            b.attach(j)?;
-        }
-        Ok(b)
+        Ok(JournaledBook { wal: Journaled::new(book, journal)? })
     }
 
     /// `Error::Forked` when the book is journaled and this is not the process that opened
     /// its journal. Checked before the lock is taken.
     #[inline]
     pub fn check_owner(&self) -> Result<(), EngineError> {
-        match self.attached.get() {
-            Some(j) => Ok(j.check_owner()?),
-            None => Ok(()),
-        }
+        Ok(self.wal.check_owner()?)
     }
 
     /// Journals every later mutation to `journal`.
     pub fn attach(&self, journal: Arc<Journal>) -> Result<(), EngineError> {
-        self.check_owner()?;
-        let mut g = self.inner.lock();
-        if g.journal.is_some() {
-            return Err(EngineError::AlreadyJournaled);
-        }
-        if !journal.claim() {
-            return Err(EngineError::JournalTaken);
-        }
-        let _ = self.attached.set(journal.clone());
-        g.journal = Some(journal);
-        Ok(())
+        Ok(self.wal.attach(journal)?)
     }
 
     pub fn journal(&self) -> Option<Arc<Journal>> {
-        self.inner.lock().journal.clone()
+        self.wal.journal().cloned()
     }
 
     /// Validates `op`, journals it, applies it, and returns once the journal entry is as
-    /// durable as the journal's sync policy promises.
-    ///
-    /// The append and the change happen under the book's lock; the wait for the sync
-    /// (`sync="always"`) happens after releasing it, so threads sharing the book share
-    /// syncs (group commit) and readers never wait for a disk flush. An op is therefore
-    /// visible to readers of the book shortly before it is durable (as it is in the page
-    /// cache to a journal reader). If that sync fails, the op stays applied in memory and
-    /// in the journal's mapping but may not be on disk: the caller gets the error, the
-    /// journal is poisoned, so every later mutation of this book fails without changing it.
+    /// durable as the journal's sync policy promises ([`Journaled::apply`]).
+    #[inline]
     pub fn apply(&self, op: Op) -> Result<Outcome, EngineError> {
-        self.check_owner()?;
-        let mut g = self.inner.lock();
-        let Inner { book, journal } = &mut *g;
-        let Some(j) = journal.as_ref() else {
-            return Ok(book.apply_unjournaled(op)?);
-        };
-        let ts = op.timestamp_ns();
-        let mut appended = None;
-        let outcome = book
-            .apply(&op, |bytes| {
-                appended = Some(j.append_deferred(OP_KIND, bytes, Some(ts))?);
-                Ok(())
-            })
-            .map_err(|e| match e {
-                ApplyError::Book(b) => EngineError::Book(b),
-                ApplyError::Journal(j) => EngineError::Journal(j),
-            })?;
-        // Only a journal syncing every append has anything to wait for.
-        let wait = appended.filter(|_| j.options().sync == SyncPolicy::Always).map(|a| (j.clone(), a));
-        drop(g);
-        if let Some((j, a)) = wait {
-            j.wait_durable(a)?;
-        }
-        Ok(outcome)
+        Ok(self.wal.apply(op)?)
     }
 
     /// Runs `f` on the book under its lock.
     pub fn with_book<R>(&self, f: impl FnOnce(&OrderBook) -> R) -> R {
-        f(&self.inner.lock().book)
+        self.wal.with_state(f)
     }
 
     /// Encodes the live book under its lock (writers wait for the encode), bound to the
@@ -192,29 +172,25 @@ impl JournaledBook {
         tick_size: &str,
         lot_size: &str,
     ) -> Result<(Vec<u8>, u64), EngineError> {
-        let g = self.inner.lock();
-        let covered = g.journal.as_ref().map_or(0, |j| j.next_seq() - 1);
-        let journal_id = g.journal.as_ref().and_then(|j| j.journal_id()).unwrap_or(0);
-        let binding =
-            SnapshotBinding { journal_id, tick_size: tick_size.to_owned(), lot_size: lot_size.to_owned() };
-        let bytes =
-            encode_snapshot_bound(&g.book, covered, created_ns, &binding).map_err(EngineError::Snapshot)?;
-        Ok((bytes, covered))
+        self.wal.with_state(|book| {
+            // Read under the book's lock, which attach and every append hold: exact.
+            let journal = self.wal.journal();
+            let covered = journal.map_or(0, |j| j.next_seq() - 1);
+            let journal_id = journal.and_then(|j| j.journal_id()).unwrap_or(0);
+            let binding = SnapshotBinding {
+                journal_id,
+                tick_size: tick_size.to_owned(),
+                lot_size: lot_size.to_owned(),
+            };
+            let bytes =
+                encode_snapshot_bound(book, covered, created_ns, &binding).map_err(EngineError::Snapshot)?;
+            Ok((bytes, covered))
+        })
     }
 
     /// Applies the book ops of `journal` with seq >= `from_seq` (no re-journaling).
     pub fn replay_journal(&self, journal: &Journal, from_seq: u64) -> Result<u64, EngineError> {
-        self.check_owner()?;
-        journal.check_owner()?;
-        replay_from(&mut self.inner.lock().book, journal, from_seq)
-    }
-}
-
-impl Drop for JournaledBook {
-    fn drop(&mut self) {
-        if let Some(j) = self.inner.get_mut().journal.take() {
-            j.release_claim();
-        }
+        Ok(self.wal.replay_journal(journal, from_seq)?)
     }
 }
 
@@ -226,35 +202,11 @@ pub(crate) fn apply_entry(
     flags: u16,
     payload: &[u8],
 ) -> Result<bool, EngineError> {
-    if flags & FLAG_CHECKPOINT != 0 {
-        return Ok(false);
-    }
-    if kind != OP_KIND {
-        return Err(EngineError::UnexpectedKind { seq, kind });
-    }
-    book.replay(payload).map_err(|error| EngineError::Replay { seq, error })?;
-    Ok(true)
+    Ok(wal::apply_entry(book, seq, kind, flags, payload)?)
 }
 
 /// Replays the book ops with seq >= `from_seq` onto `book`; returns how many applied.
 /// The first entry must be `from_seq` itself (or the journal must hold nothing from it on).
 pub fn replay_from(book: &mut OrderBook, journal: &Journal, from_seq: u64) -> Result<u64, EngineError> {
-    let mut cols = Columns::default();
-    let (mut next, mut applied) = (from_seq, 0u64);
-    loop {
-        cols.clear();
-        let n = journal.read_into(next, 16_384, &mut cols)?;
-        if n == 0 {
-            return Ok(applied);
-        }
-        if next == from_seq && cols.seq[0] > from_seq.max(journal.first_seq()) {
-            return Err(EngineError::Gap { expected: from_seq, found: cols.seq[0] });
-        }
-        for i in 0..n {
-            if apply_entry(book, cols.seq[i], cols.kind[i], cols.flags[i], cols.payload(i))? {
-                applied += 1;
-            }
-        }
-        next = cols.seq[n - 1] + 1;
-    }
+    Ok(wal::replay(book, journal, from_seq)?)
 }

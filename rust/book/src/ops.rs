@@ -9,8 +9,9 @@ use crate::error::CodecError;
 use crate::types::{OrderId, Side};
 use crate::wire::{id_len, put_i64, put_id, put_u8, Reader};
 
-/// Journal entry kind under which encoded book ops are stored.
-pub const OP_KIND: u16 = 1;
+/// Journal entry kind under which encoded book ops are stored (registered in
+/// `pinnacle_core::kinds`).
+pub const OP_KIND: u16 = pinnacle_core::kinds::BOOK_OP;
 
 pub const TAG_ADD: u8 = 1;
 pub const TAG_CANCEL: u8 = 2;
@@ -182,6 +183,27 @@ impl Op {
         };
         r.finish()?;
         Ok(op)
+    }
+}
+
+/// A book op is the book's write-ahead record: journaled under [`OP_KIND`] with its own
+/// timestamp, so a replay reproduces time priority exactly.
+impl pinnacle_core::Record for Op {
+    const KIND: u16 = OP_KIND;
+    type DecodeError = CodecError;
+
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) {
+        Op::encode(self, out);
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Op, CodecError> {
+        Op::decode(bytes)
+    }
+
+    #[inline]
+    fn timestamp_ns(&self) -> Option<i64> {
+        Some(Op::timestamp_ns(self))
     }
 }
 

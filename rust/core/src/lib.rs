@@ -8,12 +8,14 @@ pub mod error;
 pub mod fork;
 pub mod format;
 pub mod journal;
+pub mod kinds;
 pub mod locks;
 pub mod options;
 mod sync_hooks;
 pub mod sys;
 #[doc(hidden)]
 pub mod testing;
+pub mod wal;
 
 pub use error::{Error, Result};
 pub use format::entry::{EntryRef, FLAG_CHECKPOINT};
@@ -22,6 +24,7 @@ pub use journal::recovery::{RecoveryReport, SkippedRange};
 pub use journal::writer::{Appended, Journal};
 pub use journal::{read_journal_id, Columns};
 pub use options::{GrowthStrategy, JournalOptions, RecoveryMode, SyncPolicy};
+pub use wal::{Journaled, Record, WalError, WalState};
 
 /// Wall-clock time in nanoseconds since the Unix epoch (never a monotonic clock: values
 /// must stay meaningful across reboots).

@@ -10,8 +10,19 @@ use std::path::{Path, PathBuf};
 
 /// pinnacle-core's top-level modules, lowest first: a module may import only modules
 /// listed before it.
-const CORE_LAYERS: &[&str] =
-    &["locks", "error", "format", "sync_hooks", "sys", "fork", "options", "journal", "testing"];
+const CORE_LAYERS: &[&str] = &[
+    "kinds",
+    "locks",
+    "error",
+    "format",
+    "sync_hooks",
+    "sys",
+    "fork",
+    "options",
+    "journal",
+    "wal",
+    "testing",
+];
 
 /// pinnacle-book's modules, lowest first.
 const BOOK_LAYERS: &[&str] = &[

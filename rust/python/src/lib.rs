@@ -8,6 +8,7 @@ mod errors;
 mod formats;
 mod grid;
 mod journal;
+mod kinds;
 mod orders;
 mod reader;
 mod shadow;
@@ -57,6 +58,8 @@ mod _core {
     };
     #[pymodule_export]
     use super::journal::{EntryIterator, PyJournal};
+    #[pymodule_export]
+    use super::kinds::{entry_kinds, kind_name, kind_ranges};
     #[pymodule_export]
     use super::orders::{PyFill, PyOrder, PySnapshotInfo};
     #[pymodule_export]

@@ -267,7 +267,7 @@ impl Journal {
 
     /// Journals a checkpoint marker (an entry flagged as a checkpoint, kind 0).
     pub fn checkpoint(&self, marker: &[u8]) -> Result<u64> {
-        let appended = self.append_flagged(0, FLAG_CHECKPOINT, marker, None)?;
+        let appended = self.append_flagged(crate::kinds::CHECKPOINT, FLAG_CHECKPOINT, marker, None)?;
         self.wait_durable(appended)
     }
 
