@@ -10,11 +10,23 @@ use std::path::{Path, PathBuf};
 
 /// pinnacle-core's top-level modules, lowest first: a module may import only modules
 /// listed before it.
-const CORE_LAYERS: &[&str] =
-    &["locks", "error", "format", "sync_hooks", "sys", "fork", "options", "journal", "testing"];
+const CORE_LAYERS: &[&str] = &[
+    "locks",
+    "error",
+    "format",
+    "sync_hooks",
+    "sys",
+    "fork",
+    "options",
+    "atomic_file",
+    "journal",
+    "testing",
+];
 
 /// pinnacle-book's modules, lowest first.
 const BOOK_LAYERS: &[&str] = &[
+    "grid",
+    "meta",
     "strid",
     "types",
     "error",
