@@ -5,6 +5,7 @@ mod book;
 mod convert;
 mod entry;
 mod errors;
+mod files;
 mod grid;
 mod journal;
 mod orders;
@@ -48,6 +49,13 @@ mod _core {
     use super::book::PyOrderBook;
     #[pymodule_export]
     use super::entry::{PyEntry, PyRecoveryReport};
+    #[pymodule_export]
+    use super::files::{
+        _crash_atomic_writes_at, decode_symbol_meta, encode_symbol_meta, fsync_dir, is_temp_name,
+        remove_stale_temps, write_atomic,
+    };
+    #[pymodule_export]
+    use super::grid::canonical_grid;
     #[pymodule_export]
     use super::journal::{EntryIterator, PyJournal};
     #[pymodule_export]
