@@ -73,6 +73,14 @@ fn writes_create_private_files_and_replace_whole() {
     write_atomic(&q, b"r", 0o640).unwrap();
     assert_eq!(mode_of(&q) & !0o640, 0);
     assert_eq!(names(dir.path()), ["f.json", "report.txt"], "no temp left");
+    // File names need not be UTF-8.
+    use std::os::unix::ffi::OsStrExt;
+    let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"p-\xff.journal"));
+    write_atomic(&odd, b"odd", 0o600).unwrap();
+    assert_eq!(std::fs::read(&odd).unwrap(), b"odd");
+    std::fs::remove_file(&odd).unwrap();
+    Journal::open(&odd, small_opts()).unwrap().close().unwrap();
+    std::fs::remove_file(&odd).unwrap();
     // A missing directory: a clean error naming the target, not the temp.
     let e = write_atomic(&dir.path().join("no/such"), b"x", 0o600).unwrap_err();
     assert_eq!(e.errno(), Some(libc::ENOENT), "{e}");
@@ -172,7 +180,7 @@ fn the_sweep_keeps_temps_of_live_processes_and_other_files() {
         libc::waitpid(pid, std::ptr::null_mut(), 0);
         pid
     };
-    let ours = temp_name("a.snapshot");
+    let ours = temp_name(std::ffi::OsStr::new("a.snapshot")).into_string().unwrap();
     let alive_other = ".b.snapshot.tmp-1-00ff".to_string();
     let stale = [
         format!(".c.snapshot.tmp-{dead_pid}-abcdef012345"),

@@ -60,8 +60,7 @@ impl Temp {
     pub fn create(target: &Path, mode: u32) -> Result<(Temp, File)> {
         let name = target
             .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| Error::invalid(format!("{} does not name a file", target.display())))?;
+            .ok_or_else(|| Error::invalid(format!("path {} does not name a file", target.display())))?;
         let dir = sys::parent_dir(target);
         let mut last = None;
         for _ in 0..NAME_ATTEMPTS {

@@ -7,6 +7,7 @@
 //! that process is gone) and a nonce of 16 hex digits (unique within the process; `O_EXCL`
 //! turns any collision into a retry with the next one).
 
+use std::ffi::{OsStr, OsString};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The marker between the target's name and the creator's pid.
@@ -17,13 +18,17 @@ const LEGACY_MARKS: [&str; 2] = [".new-", ".compact-"];
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh temp name for the file named `target`.
-pub fn temp_name(target: &str) -> String {
+/// A fresh temp name for the file named `target` (any bytes: file names need not be
+/// UTF-8).
+pub fn temp_name(target: &OsStr) -> OsString {
     // The clock makes names of successive runs of one pid differ; the counter makes
     // names within a run differ.
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nonce = (crate::wall_clock_ns() as u64).rotate_left(16) ^ n;
-    format!(".{target}{MARK}{}-{nonce:016x}", std::process::id())
+    let mut name = OsString::from(".");
+    name.push(target);
+    name.push(format!("{MARK}{}-{nonce:016x}", std::process::id()));
+    name
 }
 
 /// A recognised temp name, split.
@@ -37,7 +42,8 @@ pub struct TempName<'a> {
     pub legacy_compaction: bool,
 }
 
-/// Splits `name` if it is a temp name (current or legacy), else None.
+/// Splits `name` if it is a temp name (current or legacy), else None. A name that is not
+/// UTF-8 is matched by its lossy text (its target compared the same way).
 pub fn parse_temp_name(name: &str) -> Option<TempName<'_>> {
     let body = name.strip_prefix('.')?;
     let current = split(body, MARK, |n| n.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
@@ -82,10 +88,10 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_legacy_names_parse() {
-        let n = temp_name("AAA.meta.json");
+        let n = temp_name(OsStr::new("AAA.meta.json")).into_string().unwrap();
         let t = parse_temp_name(&n).unwrap();
         assert_eq!((t.target, t.pid, t.legacy_compaction), ("AAA.meta.json", std::process::id(), false));
-        assert_ne!(temp_name("x"), temp_name("x"));
+        assert_ne!(temp_name(OsStr::new("x")), temp_name(OsStr::new("x")));
         let legacy = parse_temp_name(".j.journal.new-42-1733").unwrap();
         assert_eq!((legacy.target, legacy.pid), ("j.journal", 42));
         assert!(parse_temp_name(".j.journal.compact-1-2").unwrap().legacy_compaction);

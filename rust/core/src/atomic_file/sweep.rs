@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 use crate::locks::Mutex;
 use crate::sys;
 use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -31,7 +33,8 @@ pub fn remove_stale_temps(dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("list", dir, e))?;
         let name = entry.file_name();
-        let Some(t) = name.to_str().and_then(parse_temp_name) else { continue };
+        let text = name.to_string_lossy();
+        let Some(t) = parse_temp_name(&text) else { continue };
         if stale(&t, false) {
             let path = dir.join(&name);
             match std::fs::remove_file(&path) {
@@ -51,10 +54,12 @@ pub fn remove_stale_temps(dir: &Path) -> Result<Vec<PathBuf>> {
 /// removed is left for a later sweep). Called by a journal's lock holder at every open,
 /// so the directory listing is cached (see [`LISTINGS`]).
 pub fn remove_stale_temps_of(target: &Path) {
-    let Some(name) = target.file_name().and_then(|n| n.to_str()) else { return };
+    let Some(name) = target.file_name() else { return };
+    let name = name.to_string_lossy();
     let dir = sys::parent_dir(target);
     for file in hidden_names(dir) {
-        let Some(t) = parse_temp_name(&file) else { continue };
+        let text = file.to_string_lossy();
+        let Some(t) = parse_temp_name(&text) else { continue };
         if t.target == name && stale(&t, true) {
             let _ = std::fs::remove_file(dir.join(&file));
         }
@@ -63,7 +68,7 @@ pub fn remove_stale_temps_of(target: &Path) {
 
 /// A directory's hidden names (temp files start with a dot) as last listed, and the
 /// directory's mtime then.
-type Listing = ((i64, i64), Vec<String>);
+type Listing = ((i64, i64), Vec<OsString>);
 
 /// Listings by directory (device, inode). Opening 1,000 journals of one directory would
 /// otherwise list it 1,000 times (quadratic). A listing is reused only while the
@@ -74,7 +79,7 @@ type Listing = ((i64, i64), Vec<String>);
 static LISTINGS: Mutex<Option<HashMap<(u64, u64), Listing>>> = Mutex::new(None);
 const SETTLED: Duration = Duration::from_secs(2);
 
-fn hidden_names(dir: &Path) -> Vec<String> {
+fn hidden_names(dir: &Path) -> Vec<OsString> {
     let Ok(m) = std::fs::metadata(dir) else { return Vec::new() };
     let (key, mtime) = ((m.dev(), m.ino()), (m.mtime(), m.mtime_nsec()));
     // try_lock, never lock: the cache is best effort, and a child forked while another
@@ -86,11 +91,8 @@ fn hidden_names(dir: &Path) -> Vec<String> {
     }
     let listed_at = SystemTime::now();
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let names: Vec<String> = entries
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
+    let names: Vec<OsString> =
+        entries.flatten().map(|e| e.file_name()).filter(|n| n.as_bytes().first() == Some(&b'.')).collect();
     let changed = m.modified().unwrap_or(listed_at);
     if changed + SETTLED < listed_at {
         if let Some(mut cache) = LISTINGS.try_lock() {
