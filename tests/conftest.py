@@ -45,3 +45,12 @@ def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return cond()
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped: a temp file named after it is
+    stale (its writer is gone)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(proc.stdout)

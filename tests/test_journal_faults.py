@@ -57,4 +57,4 @@ def test_full_disk_on_growth_is_a_clean_oserror(jpath: Path) -> None:
 
 def test_unknown_fault_name_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown system call"):
-        _core._inject_fault("write", errno.EIO, 1)
+        _core._inject_fault("unlink", errno.EIO, 1)

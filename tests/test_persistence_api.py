@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import pytest
-from conftest import run_python
+from conftest import dead_pid, run_python
 
 from pinnacle import (
     CorruptionError,
@@ -373,14 +373,19 @@ def test_missing_journal_with_snapshots_is_refused(tmp_path: Path) -> None:
 
 
 def test_stray_temp_files_are_removed_at_startup(tmp_path: Path) -> None:
+    """Temps of a writer that is gone are removed; a live process's are kept (it may be
+    writing them now: pid 1 never exits)."""
     with open_pm(tmp_path) as pm:
         pm.order_book(SYM)
+    pid = dead_pid()
     strays = [
-        tmp_path / "journals" / f".{SYM}.meta.json.tmp-1-abcdef",
-        tmp_path / "snapshots" / SYM / f".{SYM}-5.snapshot.tmp-1-abcdef",
+        tmp_path / "journals" / f".{SYM}.meta.json.tmp-{pid}-abcdef",
+        tmp_path / "snapshots" / SYM / f".{SYM}-5.snapshot.tmp-{pid}-abcdef",
     ]
+    live = tmp_path / "snapshots" / SYM / f".{SYM}-6.snapshot.tmp-1-abcdef"
     (tmp_path / "snapshots" / SYM).mkdir(exist_ok=True)
-    for p in strays:
+    for p in [*strays, live]:
         p.write_bytes(b"partial")
     open_pm(tmp_path).shutdown()
     assert not any(p.exists() for p in strays)
+    assert live.exists()

@@ -295,7 +295,7 @@ def test_kill9_while_creating_a_book_leaves_no_temporary_file(tmp_path: Path, ca
         child.kill()
         cases.add()
         names = os.listdir(data / "journals") if (data / "journals").exists() else []
-        debris = [n for n in names if ".journal.new-" in n]
+        debris = [n for n in names if ".journal.tmp-" in n]
         if debris:
             break
     if not debris:

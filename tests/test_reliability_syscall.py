@@ -3,9 +3,9 @@
 open, fallocate, msync, fsync and rename are made to fail once and persistently (through
 the core's ``_inject_fault`` hook) while a book is created, while trading (sync="always",
 and while the journal grows), during ``snapshot()``, during ``perform_maintenance()``
-(compaction) and during ``shutdown()``. The snapshot and sidecar files are written by
-Python (``pinnacle.paths.write_atomic``), out of the core hook's reach: their open, write,
-fsync and rename are failed by patching ``os`` in ``pinnacle.paths``.
+(compaction) and during ``shutdown()``. The snapshot and sidecar files are written by the
+core's atomic-file protocol (``pinnacle.paths.write_atomic``), so the same hook fails their
+open, write, fsync, rename and directory fsync.
 
 Every scenario checks: a clean pinnacle error (an OSError carrying the injected errno),
 where a sync failed a poisoned journal that refuses later trading with
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import os
-import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from random import Random
@@ -39,7 +38,6 @@ from reliability_support import (
 )
 from scorecard import Cases
 
-import pinnacle.paths
 from pinnacle import (
     JournalClosedError,
     JournalPoisonedError,
@@ -268,9 +266,18 @@ def test_snapshot(tmp_path: Path, call: str, times: str, sync: str, cases: Cases
     w = World(tmp_path, sync)
     before = snapshot_files(tmp_path, "BB.B-2")
     inject(call, times)
-    if call not in ("msync", "fsync"):  # the core only syncs the journal here
+    if call == "fallocate":  # a snapshot allocates nothing
         assert w.pm.snapshot("BB.B-2") is not None
         w.trade("BB.B-2", 5)
+    elif call in ("open", "rename") or (call == "fsync" and sync == "always"):
+        # The snapshot file's own write fails (its temp's open, fsync or rename; under
+        # sync="always" nothing is left to flush first): no file, the journal untouched.
+        expect_fault(call, lambda: w.pm.snapshot("BB.B-2"))
+        assert snapshot_files(tmp_path, "BB.B-2") == before
+        assert not w.journal("BB.B-2").poisoned
+        if times == "once" or call != "fsync":  # trading syncs: a persistent fsync fault fails it
+            w.trade("BB.B-2", 5)
+            w.trade("AAA", 5)
     else:
         last = w.journal("BB.B-2").last_seq
         expect_fault(call, lambda: w.pm.snapshot("BB.B-2"))
@@ -292,41 +299,13 @@ def test_snapshot(tmp_path: Path, call: str, times: str, sync: str, cases: Cases
     cases.add()
 
 
-# --------------------------------------------------- python-level file writes
+# ------------------------------------------------------------- whole-file writes
 
 
-class FailingOs(types.ModuleType):
-    """``os`` for pinnacle.paths, with one function failing ``times`` times (None: always)
-    after ``skip`` successful calls; a failing ``write`` first writes half of its buffer
-    (a short, torn write)."""
-
-    def __init__(self, fn: str, err: int, times: int | None, skip: int = 0) -> None:
-        super().__init__("os")
-        self.fn, self.err, self.left, self.skip = fn, err, times, skip
-        self.hits = 0
-
-    def __getattr__(self, name: str) -> Any:
-        real = getattr(os, name)
-        if name != self.fn:
-            return real
-
-        def failing(*args: Any, **kwargs: Any) -> Any:
-            if self.skip > 0 or (self.left is not None and self.left <= 0):
-                self.skip -= 1
-                return real(*args, **kwargs)
-            if self.left is not None:
-                self.left -= 1
-            self.hits += 1
-            if name == "write":
-                real(args[0], bytes(args[1])[: len(args[1]) // 2])
-            raise OSError(self.err, os.strerror(self.err))
-
-        return failing
-
-
-# name -> (function of os, errno, successful calls first); "fsync_dir" is write_atomic's
-# last step, the directory fsync after the rename.
-PY_CALLS = {
+# name -> (system call of the core's hook, errno, successful calls first); "fsync_dir" is
+# the atomic-file protocol's last step, the directory fsync after the rename (the file's
+# own fsync passes first). A failing "write" writes half of the bytes first (torn).
+FILE_CALLS = {
     "open": ("open", errno.EACCES, 0),
     "write": ("write", errno.ENOSPC, 0),
     "fsync": ("fsync", errno.EIO, 0),
@@ -335,28 +314,33 @@ PY_CALLS = {
 }
 
 
+def fail_file_write(call: str, times: str) -> int:
+    fn, err, skip = FILE_CALLS[call]
+    _core._inject_fault(fn, err, TIMES[times], skip)
+    return err
+
+
 @pytest.mark.parametrize("times", TIMES)
-@pytest.mark.parametrize("call", PY_CALLS)
-def test_snapshot_file_write_fails(
-    tmp_path: Path, call: str, times: str, monkeypatch: pytest.MonkeyPatch, cases: Cases
-) -> None:
+@pytest.mark.parametrize("call", FILE_CALLS)
+def test_snapshot_file_write_fails(tmp_path: Path, call: str, times: str, cases: Cases) -> None:
     """The snapshot file cannot be written: the error is raised, nothing half-written is
     visible (only a failed directory fsync, after the rename, may leave the complete file),
     the journal is not poisoned (trading goes on) and a later snapshot works."""
     w = World(tmp_path)
     before = snapshot_files(tmp_path, "AAA")
-    fn, err, skip = PY_CALLS[call]
-    fake = FailingOs(fn, err, TIMES[times], skip)
-    monkeypatch.setattr(pinnacle.paths, "os", fake)
+    err = fail_file_write(call, times)
     with pytest.raises(OSError) as info:
         w.pm.snapshot("AAA")
-    assert info.value.errno == err and fake.hits >= 1
+    assert info.value.errno == err
+    if times == "persistent" and call != "fsync_dir":  # every attempt fails the same way
+        with pytest.raises(OSError):
+            w.pm.snapshot("AAA")
+    _core._clear_faults()  # the journal's own syncs are another test's subject
     after = snapshot_files(tmp_path, "AAA")
     assert len(after) == len(before) + (call == "fsync_dir"), after
     check_no_debris(tmp_path)  # and whatever is visible loads
     assert not w.journal("AAA").poisoned
     w.trade("AAA", 10)
-    monkeypatch.setattr(pinnacle.paths, "os", os)
     taken = w.pm.snapshot("AAA")
     assert taken is not None
     w.trade("AAA", 5)
@@ -369,19 +353,16 @@ def test_snapshot_file_write_fails(
 
 
 @pytest.mark.parametrize("times", TIMES)
-@pytest.mark.parametrize("call", PY_CALLS)
-def test_sidecar_write_fails_on_creation(
-    tmp_path: Path, call: str, times: str, monkeypatch: pytest.MonkeyPatch, cases: Cases
-) -> None:
+@pytest.mark.parametrize("call", FILE_CALLS)
+def test_sidecar_write_fails_on_creation(tmp_path: Path, call: str, times: str, cases: Cases) -> None:
     w = World(tmp_path)
-    fn, err, skip = PY_CALLS[call]
-    monkeypatch.setattr(pinnacle.paths, "os", FailingOs(fn, err, TIMES[times], skip))
+    err = fail_file_write(call, times)
     with pytest.raises(OSError) as info:
         w.pm.order_book("C_C", *GRIDS["C_C"])
     assert info.value.errno == err
+    _core._clear_faults()
     assert "C_C" not in w.pm.symbols and not (tmp_path / "journals" / "C_C.journal").exists()
     check_no_debris(tmp_path)
-    monkeypatch.setattr(pinnacle.paths, "os", os)
     w.books["C_C"] = w.pm.order_book("C_C", *GRIDS["C_C"])
     w.trade("C_C", 5)
     w.close_and_recover()
@@ -457,13 +438,14 @@ def test_compaction_directory_fsync_after_the_rename(tmp_path: Path, cases: Case
 @pytest.mark.parametrize("times", TIMES)
 @pytest.mark.parametrize("call", CALLS)
 def test_shutdown(tmp_path: Path, call: str, times: str, cases: Cases) -> None:
-    """shutdown() flushes every journal: a failed sync raises (the first error, with its
-    errno) after every journal was closed and the directory released."""
+    """shutdown() snapshots and flushes every journal: a failed sync or snapshot file write
+    (open, rename) raises (the first error, with its errno) after every journal was closed
+    and the directory released."""
     w = World(tmp_path, sync="none")
     w.trade("AAA", 10)
     w.trade("BB.B-2", 10)
     inject(call, times)
-    if call in ("msync", "fsync"):
+    if call != "fallocate":  # the journals' syncs, or the shutdown snapshots' file writes
         expect_fault(call, w.pm.shutdown)
     else:
         w.pm.shutdown()

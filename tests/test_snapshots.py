@@ -3,6 +3,7 @@ fallback past damaged files, usability against the journal, rotation, stray temp
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import random
@@ -10,8 +11,9 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import dead_pid
 
-from pinnacle import CorruptionError, Journal, OrderBook, SnapshotManager
+from pinnacle import CorruptionError, Journal, OrderBook, SnapshotManager, _core
 from pinnacle._core import peek_snapshot_header
 from pinnacle.paths import remove_stray_temps, write_atomic
 from pinnacle.snapshots import SnapshotFile
@@ -76,23 +78,23 @@ def test_write_refuses_bytes_it_could_not_load_back(tmp_path: Path) -> None:
     assert snaps.files() == []
 
 
-def test_a_failed_write_raises_and_leaves_no_temp_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def failing_fsync(fd: int) -> None:
-        raise OSError(5, "Input/output error")
-
+def test_a_failed_write_raises_and_leaves_no_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "x.snapshot"
-    monkeypatch.setattr(os, "fsync", failing_fsync)
-    with pytest.raises(OSError, match="Input/output"):
-        write_atomic(target, b"data")
-    monkeypatch.undo()
+    _core._inject_fault("fsync", errno.EIO, 1)  # the core's hook: the file's fsync fails
+    try:
+        with pytest.raises(OSError, match="Input/output") as info:
+            write_atomic(target, b"data")
+    finally:
+        _core._clear_faults()
+    assert info.value.errno == errno.EIO
     assert os.listdir(tmp_path) == []
 
 
 def test_stray_temp_files_are_removed_and_nothing_else(tmp_path: Path) -> None:
-    names = [f".{SYM}-1.snapshot.tmp-123-abcdef012345", ".x.meta.json.tmp-9-00ff"]
-    keep = [f"{SYM}-1.snapshot", "notes.txt", ".hidden", ".a.tmp-x-1"]
+    """Only temps whose writer is gone (pid 1, init, never is)."""
+    pid = dead_pid()
+    names = [f".{SYM}-1.snapshot.tmp-{pid}-abcdef012345", f".x.meta.json.tmp-{pid}-00ff"]
+    keep = [f"{SYM}-1.snapshot", "notes.txt", ".hidden", ".a.tmp-x-1", ".b.tmp-1-00ff"]
     for n in names + keep:
         (tmp_path / n).write_bytes(b"x")
     assert sorted(p.name for p in remove_stray_temps(tmp_path)) == sorted(names)

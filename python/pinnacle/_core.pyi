@@ -394,6 +394,22 @@ def kind_ranges() -> dict[str, tuple[int, int]]:
 def kind_name(kind: int) -> str:
     """A kind's name for people: the registered name, else what its range says of it."""
 
+
+def write_atomic(path: str | os.PathLike[str], data: Buffer, mode: int = 0o600) -> None:
+    """Writes ``data`` to ``path`` atomically and durably (temp, write, fsync, rename,
+    directory fsync); the file gets ``mode`` less the umask."""
+
+def remove_stale_temps(directory: str | os.PathLike[str]) -> list[str]:
+    """Removes the temp files of interrupted atomic writes whose writer is gone."""
+
+def is_temp_name(name: str) -> bool: ...
+def fsync_dir(directory: str | os.PathLike[str]) -> None: ...
+def canonical_grid(tick_size: _Number, lot_size: _Number) -> tuple[str, str]:
+    """The canonical ``(tick_size, lot_size)`` texts, as an OrderBook reports them."""
+
+def encode_symbol_meta(symbol: str, tick_size: _Number, lot_size: _Number) -> bytes: ...
+def decode_symbol_meta(data: bytes, symbol: str, path: str | os.PathLike[str]) -> tuple[str, str, bool]: ...
+def _crash_atomic_writes_at(point: Literal["written", "synced", "renamed"] | None) -> None: ...
 def _inject_fault(call: str, errno: int, times: int | None = None, after: int = 0) -> None: ...
 def _clear_faults() -> None: ...
 def _track_durability(on: bool) -> None: ...
@@ -418,6 +434,7 @@ __all__ = [
     "SnapshotInfo",
     "__version__",
     "_clear_faults",
+    "_crash_atomic_writes_at",
     "_durable_image",
     "_inject_fault",
     "_track_durability",
@@ -430,4 +447,12 @@ __all__ = [
     "read_journal_header",
     "snapshot_checksum_ok",
     "snapshot_marker",
+
+    "canonical_grid",
+    "decode_symbol_meta",
+    "encode_symbol_meta",
+    "fsync_dir",
+    "is_temp_name",
+    "remove_stale_temps",
+    "write_atomic",
 ]

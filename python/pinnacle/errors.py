@@ -94,6 +94,11 @@ class ForeignSnapshotError(CorruptionError):
     its recorded journal identity is not this journal's. Recovery skips it."""
 
 
+class MetaChecksumError(CorruptionError):
+    """A tick/lot sidecar (``journals/SYMBOL.meta.json``) whose content does not match its
+    ``crc32`` (it was changed or damaged): its grid cannot be trusted. ``path`` names it."""
+
+
 class GridMismatchError(CorruptionError):
     """A snapshot of this journal records another tick/lot size than the sidecar: one of
     them was changed, and prices would be rescaled. Recovery refuses."""
@@ -109,6 +114,7 @@ __all__ = [
     "JournalClosedError",
     "JournalLockedError",
     "JournalPoisonedError",
+    "MetaChecksumError",
     "OrderBookError",
     "PinnacleError",
     "PinnacleIOError",

@@ -13,30 +13,25 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import logging
 import os
 import re
-import secrets
 import stat
 import weakref
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pinnacle._core import OrderBook
-from pinnacle.errors import CorruptionError, InvalidArgumentError, PinnacleIOError
+from pinnacle import _core
+from pinnacle.errors import CorruptionError, InvalidArgumentError, MetaChecksumError, PinnacleIOError
 
 _log = logging.getLogger("pinnacle.persistence")
 
 MAX_SYMBOL_LEN = 64
 _SYMBOL_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_TEMP_RE = re.compile(r"\..+\.tmp-\d+-[0-9a-f]+")
 JOURNAL_SUFFIX = ".journal"
 META_SUFFIX = ".meta.json"
 META_FORMAT = 2
 """Format 2 carries a ``crc32``; format 1 (older pinnacle, no checksum) is still read."""
-_META_FIELDS = ("format", "symbol", "tick_size", "lot_size")
 
 
 class DataDirectoryLockedError(PinnacleIOError):
@@ -76,12 +71,8 @@ def as_pinnacle_io(e: OSError, action: str, path: Path) -> PinnacleIOError:
 
 
 def fsync_dir(directory: Path) -> None:
-    """fsyncs a directory, making renames and creations in it durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """fsyncs a directory, making renames, creations and removals in it durable."""
+    _core.fsync_dir(directory)
 
 
 def make_private_dir(directory: Path, *, parents: bool = True) -> bool:
@@ -100,60 +91,27 @@ def make_private_dir(directory: Path, *, parents: bool = True) -> bool:
     return True
 
 
-def temp_name(final_name: str) -> str:
-    """The name of a temporary file for ``final_name`` (hidden, unique, recognisable)."""
-    return f".{final_name}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
+def write_atomic(path: Path, data: bytes | bytearray | memoryview, mode: int = 0o600) -> None:
+    """Writes ``data`` to ``path`` atomically and durably, through the core's one
+    atomic-file protocol (docs/format.md, "Files written whole").
 
-
-def write_atomic(path: Path, data: bytes | memoryview) -> None:
-    """Writes ``data`` to ``path`` atomically and durably.
-
-    A new temporary file in the same directory (O_CREAT | O_EXCL, mode 0600) receives all
-    the bytes and is fsynced, then renamed over ``path``, then the directory is fsynced.
-    A crash leaves either the old file or the new one, never a mix; every error is raised
-    (and the temporary file removed).
-    """
-    tmp = path.with_name(temp_name(path.name))
-    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                if n <= 0:
-                    raise OSError(errno.EIO, "write made no progress", str(tmp))
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(path.parent)
+    A new temporary file in the same directory (O_CREAT | O_EXCL, ``mode``, 0600 by
+    default) receives all the bytes and is fsynced, then renamed over ``path``, then the
+    directory is fsynced. A crash leaves either the old file or the new one, never a mix;
+    every error is raised as :class:`PinnacleIOError` (an OSError with ``errno``) and the
+    temporary file removed. This is the only way pinnacle writes a whole file."""
+    _core.write_atomic(path, data, mode)
 
 
 def remove_stray_temps(directory: Path) -> list[Path]:
-    """Removes the temporary files :func:`write_atomic` left behind in ``directory`` after
-    a crash; returns them. Call only while holding the directory lock."""
-    removed: list[Path] = []
-    try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
-        return removed
-    for name in names:
-        if _TEMP_RE.fullmatch(name):
-            try:
-                os.unlink(directory / name)
-            except FileNotFoundError:
-                continue
-            removed.append(directory / name)
-    if removed:
-        fsync_dir(directory)
-    return removed
+    """Removes the temporary files that interrupted atomic writes left in ``directory``
+    whose writing process is gone (a live one may still be writing); returns them."""
+    return [Path(p) for p in _core.remove_stale_temps(directory)]
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is the name of an atomic write's temporary file."""
+    return _core.is_temp_name(name)
 
 
 class DirectoryLock:
@@ -268,18 +226,6 @@ def _read_owner(path: Path) -> str:
     return text if text.isdigit() else ""
 
 
-class MetaChecksumError(CorruptionError):
-    """A tick/lot sidecar whose content does not match its ``crc32`` (it was changed or
-    damaged): its grid cannot be trusted."""
-
-
-def meta_crc(doc: dict[str, object]) -> int:
-    """The ``crc32`` of a sidecar: CRC-32 (IEEE) of the UTF-8 JSON of its four other
-    fields, keys sorted, no whitespace (``{"format":2,"lot_size":"1",...}``)."""
-    canonical = json.dumps({k: doc[k] for k in _META_FIELDS}, sort_keys=True, separators=(",", ":"))
-    return zlib.crc32(canonical.encode())
-
-
 @dataclass(frozen=True)
 class SymbolMeta:
     """The sidecar ``SYMBOL.meta.json``: the grid that gives the journal's integer ticks
@@ -296,64 +242,32 @@ class SymbolMeta:
     """False for a format-1 sidecar (older pinnacle): its content could not be verified."""
 
     def to_json(self) -> bytes:
-        """The sidecar file's bytes."""
-        doc: dict[str, object] = {
-            "format": META_FORMAT,
-            "symbol": self.symbol,
-            "tick_size": self.tick_size,
-            "lot_size": self.lot_size,
-        }
-        doc["crc32"] = meta_crc(doc)
-        return (json.dumps(doc, indent=2) + "\n").encode()
+        """The sidecar file's bytes (encoded by the core: docs/format.md)."""
+        return _core.encode_symbol_meta(self.symbol, self.tick_size, self.lot_size)
 
     @classmethod
     def read(cls, path: Path, symbol: str) -> SymbolMeta:
-        """Reads and checks a sidecar; raises CorruptionError if it is missing, malformed,
-        belongs to another symbol or holds an invalid tick/lot size, and
-        :class:`MetaChecksumError` if its content does not match its ``crc32``. A format-1
-        sidecar (no checksum) is accepted with a warning (``checksummed`` False). The
-        sizes returned are canonical (``OrderBook.tick_size``)."""
-        what = f"{path}: the tick/lot size sidecar of {symbol!r}"
+        """Reads and checks a sidecar (decoded by the core); raises CorruptionError if it
+        is missing, malformed, belongs to another symbol or holds an invalid tick/lot size,
+        and :class:`MetaChecksumError` if its content does not match its ``crc32``. A
+        format-1 sidecar (no checksum) is accepted with a warning (``checksummed`` False).
+        The sizes returned are canonical (``OrderBook.tick_size``)."""
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise CorruptionError(
-                f"{what} is missing: the journal stores prices and quantities as integer ticks "
-                "and lots, and cannot be interpreted without it. Restore it (recovery rebuilds it "
-                "from a snapshot of this journal when there is one)"
+                f"{path}: the tick/lot size sidecar of {symbol!r} is missing: the journal stores "
+                "prices and quantities as integer ticks and lots, and cannot be interpreted without "
+                "it. Restore it (recovery rebuilds it from a snapshot of this journal when there is one)"
             ) from None
-        try:
-            doc = json.loads(raw.decode("utf-8"))
-        except ValueError as e:
-            raise MetaChecksumError(f"{what} is not valid JSON: {e}") from None
-        if not isinstance(doc, dict):
-            raise CorruptionError(f"{what} must be a JSON object")
-        legacy = doc.get("format") == 1
-        expected = set(_META_FIELDS) if legacy else {*_META_FIELDS, "crc32"}
-        if set(doc) != expected:
-            raise CorruptionError(f"{what} must be an object with exactly the keys {sorted(expected)}")
-        if doc["format"] not in (1, META_FORMAT):
-            raise CorruptionError(f"{what} has unsupported format {doc['format']!r}")
-        if not legacy and doc["crc32"] != meta_crc(doc):
-            raise MetaChecksumError(
-                f"{what} fails its checksum (crc32 {doc['crc32']!r}, content gives {meta_crc(doc)}): "
-                "it was changed or damaged, so its tick/lot size cannot be trusted"
-            )
-        if doc["symbol"] != symbol:
-            raise CorruptionError(f"{what} names another symbol, {doc['symbol']!r}")
-        if not all(isinstance(doc[k], str) and doc[k] for k in ("tick_size", "lot_size")):
-            raise CorruptionError(f"{what}: tick_size and lot_size must be non-empty strings")
-        try:
-            probe = OrderBook(symbol, doc["tick_size"], doc["lot_size"])
-        except InvalidArgumentError as e:
-            raise CorruptionError(f"{what}: invalid tick/lot size: {e}") from None
-        if legacy:
+        tick, lot, checksummed = _core.decode_symbol_meta(raw, symbol, path)
+        if not checksummed:
             _log.warning(
                 "%s is in format 1 (written by an older pinnacle) and has no checksum: its tick/lot "
                 "size is checked only against the snapshots that record one",
                 path,
             )
-        return cls(symbol, probe.tick_size, probe.lot_size, checksummed=not legacy)
+        return cls(symbol, tick, lot, checksummed=checksummed)
 
 
 @dataclass(frozen=True)
@@ -447,6 +361,7 @@ __all__ = [
     "MetaChecksumError",
     "SymbolMeta",
     "fsync_dir",
+    "is_temp_name",
     "make_private_dir",
     "remove_stray_temps",
     "validate_symbol",

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pinnacle._core import Journal, OrderBook
+from pinnacle._core import Journal, OrderBook, canonical_grid
 from pinnacle._lifecycle import Resources, maintenance_loop
 from pinnacle._maintenance import MaintenanceReport, maintain
 from pinnacle._recovery import RecoveryInfo, recover_symbol
@@ -269,10 +269,10 @@ class PersistenceManager:
                         self._layout, self._config, symbol, _or(tick_size, "0.01"), _or(lot_size, "1")
                     )
                 self._books[symbol] = m
-            probe = OrderBook(symbol, _or(tick_size, m.meta.tick_size), _or(lot_size, m.meta.lot_size))
-            if (probe.tick_size, probe.lot_size) != (m.meta.tick_size, m.meta.lot_size):
+            tick, lot = canonical_grid(_or(tick_size, m.meta.tick_size), _or(lot_size, m.meta.lot_size))
+            if (tick, lot) != (m.meta.tick_size, m.meta.lot_size):
                 raise InvalidArgumentError(
-                    f"{symbol}: tick_size={probe.tick_size}, lot_size={probe.lot_size} differ from the "
+                    f"{symbol}: tick_size={tick}, lot_size={lot} differ from the "
                     f"persisted tick_size={m.meta.tick_size}, lot_size={m.meta.lot_size}"
                 )
             return m.book

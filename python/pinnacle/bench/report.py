@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 from pinnacle.bench.harness import num
+from pinnacle.paths import write_atomic
 
 LATENCY_PLOT = "latency_append.png"
 THREADS_PLOT = "durable_threads.png"
@@ -122,7 +124,14 @@ def write_markdown(results: dict[str, Any], path: Path, plots: dict[str, str], p
         lines += [f"> Plots: {plot_note}", ""]
     for name, s in results["sections"].items():
         lines += _section(name, s, plots)
-    path.write_text("\n".join(lines))
+    write_atomic(path, "\n".join(lines).encode())
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Saves a figure as PNG through the atomic-file protocol."""
+    out = io.BytesIO()
+    fig.savefig(out, dpi=120, format="png")
+    write_atomic(path, out.getbuffer())
 
 
 def _plot_latency(plt: Any, data: dict[str, Any], path: Path) -> None:
@@ -142,7 +151,7 @@ def _plot_latency(plt: Any, data: dict[str, Any], path: Path) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -163,7 +172,7 @@ def _plot_threads(plt: Any, data: dict[str, Any], path: Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -186,7 +195,7 @@ def _plot_recovery(plt: Any, data: dict[str, Any], path: Path) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    _save(fig, path)
     plt.close(fig)
 
 

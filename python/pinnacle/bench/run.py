@@ -33,6 +33,7 @@ from pinnacle.bench.machine import (
 )
 from pinnacle.bench.report import write_markdown, write_plots
 from pinnacle.bench.sections import ALL
+from pinnacle.paths import write_atomic
 
 MEMORY_FILESYSTEMS = {"tmpfs", "ramfs", "devtmpfs"}
 
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["warnings"] = warnings
 
     results: dict[str, Any] = {"meta": meta, "sections": sections, "targets": evaluate_targets(sections)}
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_atomic(out / "results.json", json.dumps(results, indent=1).encode())
     plots, plot_note = write_plots(results, out)
     write_markdown(results, out / "results.md", plots, plot_note)
 

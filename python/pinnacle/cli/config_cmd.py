@@ -16,6 +16,7 @@ from typing import Any
 
 from pinnacle.cli._console import EXIT_OK, CliError, UsageError
 from pinnacle.config import ConfigError, PersistenceConfig
+from pinnacle.paths import write_atomic
 
 DEFAULT_NAME = "default_config.json"
 
@@ -75,7 +76,7 @@ def run_init(args: argparse.Namespace) -> int:
     doc = {"persistence": {k: _json_value(v) for k, v in PersistenceConfig().to_dict().items()}}
     text = json.dumps(doc, indent=2) + "\n"
     PersistenceConfig.from_dict(doc["persistence"])  # what we write must load
-    path.write_text(text, encoding="utf-8")
+    write_atomic(path, text.encode("utf-8"))
     print(f"wrote {path}:")
     print(text, end="")
     print('\nkeys of "persistence" (all optional; unknown keys are rejected, other top-level keys ignored):')

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +21,8 @@ from pathlib import Path
 from pinnacle._core import OrderBook, ShadowBook, file_format, peek_snapshot_header
 from pinnacle.cli.journal_scan import JournalInfo, Problem, scan_journal
 from pinnacle.errors import CorruptionError, InvalidArgumentError, UnsupportedFormatError
-from pinnacle.paths import JOURNAL_SUFFIX, DataLayout, SymbolMeta
+from pinnacle.paths import JOURNAL_SUFFIX, DataLayout, SymbolMeta, is_temp_name
 from pinnacle.snapshots import SUFFIX as SNAPSHOT_SUFFIX
-
-_TEMP_RE = re.compile(r"\..+\.(tmp|compact|new)-.+")
 
 
 @dataclass
@@ -312,8 +309,8 @@ def scan_data_dir(root: Path, progress: Callable[[str, float], None] | None = No
         rep.problems.append(Problem(root, None, f"ignoring {name!r}: not a valid symbol name", "warning"))
     for d in [layout.journals, *(p for p in layout.snapshots.glob("*") if p.is_dir())]:
         for p in sorted(d.glob(".*")) if d.is_dir() else []:
-            if _TEMP_RE.fullmatch(p.name):
-                msg = "temporary file of an interrupted write (removed at the next start)"
+            if is_temp_name(p.name):
+                msg = "temp file of an interrupted write (removed at the next start if its writer exited)"
                 rep.problems.append(Problem(p, None, msg, "warning"))
     others = sorted(p for p in root.rglob(f"*{JOURNAL_SUFFIX}") if p.parent != layout.journals)
     total = max(1, len(found) + len(others))

@@ -12,6 +12,7 @@
 //! - [`ops`]: [`Op`] and its binary encoding (journal payload, kind
 //!   [`OP_KIND`]).
 //! - [`snapshot`]: whole-book snapshot encode/decode.
+//! - [`grid`]: exact decimal tick/lot grids; [`meta`]: the tick/lot sidecar file.
 //!
 //! ```
 //! use pinnacle_book::{decode_snapshot, encode_snapshot, Op, OrderBook, OrderId, Side};
@@ -45,6 +46,7 @@
 mod apply;
 mod book;
 pub mod error;
+pub mod grid;
 mod hash;
 mod ids;
 mod index;
@@ -52,6 +54,7 @@ mod invariants;
 pub mod journaled;
 mod level;
 mod matching;
+pub mod meta;
 pub mod ops;
 mod order;
 mod plan;

@@ -4,6 +4,7 @@
 //! This crate owns every byte pinnacle puts on disk and knows nothing about Python. The
 //! on-disk format is described in `docs/format.md` and implemented in [`format`].
 
+pub mod atomic_file;
 pub mod error;
 pub mod fork;
 pub mod format;

@@ -8,6 +8,7 @@
 //! renamed into place keeps its image). Tests build crash images from the durable image
 //! plus random subsets of the bytes written since. Off by default; costs one relaxed
 //! atomic load per sync when off. [`hold_syncs`] makes every sync as slow as a test needs.
+//! [`crash_atomic_writes_at`] makes the process die at one step of an atomic-file write.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -93,4 +94,36 @@ pub(crate) fn sync_hook() {
         HOLD.1.wait(&mut h);
     }
     h.1 -= 1;
+}
+
+/// Where a test can make the process die inside the atomic-file protocol
+/// ([`crate::atomic_file`]), in the order they are reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CrashPoint {
+    /// The temp file holds every byte, not yet synced.
+    Written = 1,
+    /// The temp file is synced, not yet renamed (or linked) into place.
+    Synced = 2,
+    /// The target names the new file; the directory is not synced yet.
+    Renamed = 3,
+}
+
+/// Exit status of a process stopped at a [`CrashPoint`].
+pub const CRASH_EXIT_CODE: i32 = 86;
+
+static CRASH_AT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Makes the process `_exit` (no cleanup, no destructors: a crash as `kill -9` leaves it)
+/// when any atomic-file write reaches `point`; `None` disarms.
+pub fn crash_atomic_writes_at(point: Option<CrashPoint>) {
+    CRASH_AT.store(point.map_or(0, |p| p as u8), Ordering::SeqCst);
+}
+
+/// Called by the protocol at each point; one relaxed load when disarmed.
+pub(crate) fn crash_point(point: CrashPoint) {
+    if CRASH_AT.load(Ordering::Relaxed) == point as u8 {
+        // SAFETY: _exit ends the process at once; nothing runs after it.
+        unsafe { libc::_exit(CRASH_EXIT_CODE) };
+    }
 }

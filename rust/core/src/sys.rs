@@ -23,6 +23,8 @@ pub enum Call {
     Msync,
     Fsync,
     Rename,
+    /// The write of an atomic file's contents (a failing one first writes half: torn).
+    Write,
 }
 
 impl std::str::FromStr for Call {
@@ -34,9 +36,10 @@ impl std::str::FromStr for Call {
             "msync" => Call::Msync,
             "fsync" => Call::Fsync,
             "rename" => Call::Rename,
+            "write" => Call::Write,
             other => {
                 return Err(Error::invalid(format!(
-                    "unknown system call {other:?} (expected open, fallocate, msync, fsync or rename)"
+                    "unknown system call {other:?} (expected open, fallocate, msync, fsync, rename or write)"
                 )))
             }
         })
@@ -124,12 +127,18 @@ pub fn open_existing(path: &Path, write: bool) -> Result<File> {
 
 /// Creates a new file with mode 0600; fails if anything exists at `path`.
 pub fn create_new(path: &Path) -> Result<File> {
+    create_new_mode(path, 0o600)
+}
+
+/// Creates a new file with `mode` (less the umask); fails if anything exists at `path`,
+/// a symlink included.
+pub fn create_new_mode(path: &Path, mode: u32) -> Result<File> {
     injected(Call::Open).map_err(|e| Error::io("open", path, e))?;
     OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| Error::io("open", path, e))
@@ -192,6 +201,7 @@ pub fn fault_point(call: Call, path: &Path) -> Result<()> {
         Call::Msync => "msync",
         Call::Fsync => "fsync",
         Call::Rename => "rename",
+        Call::Write => "write",
     };
     injected(call).map_err(|e| Error::io(op, path, e))
 }
@@ -364,6 +374,18 @@ pub fn data_end(file: &File, len: u64) -> u64 {
         }
         off = hole;
     }
+}
+
+/// Writes all of `data` at `offset`. An injected failure writes the first half first
+/// (a torn write), as a full disk can.
+pub fn write_all_at(file: &File, path: &Path, data: &[u8], offset: u64) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    if let Err(e) = injected(Call::Write) {
+        let half = data.get(..data.len() / 2).unwrap_or_default();
+        let _ = file.write_all_at(half, offset);
+        return Err(Error::io("write", path, e));
+    }
+    file.write_all_at(data, offset).map_err(|e| Error::io("write", path, e))
 }
 
 /// Renames within one directory.

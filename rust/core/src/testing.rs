@@ -1,11 +1,12 @@
-//! Test support: simulated power loss and held syncs (the hooks `sys` calls live in the
+//! Test support: simulated power loss, held syncs and crashes inside atomic-file writes (the hooks `sys` calls live in the
 //! leaf module `sync_hooks`; this module only re-exports their controls) and the opening
 //! scan over an in-memory image, for fuzzing.
 
 use std::path::Path;
 
 pub use crate::sync_hooks::{
-    durable_image, durable_syncs, hold_syncs, track_durability, wait_for_held_syncs,
+    crash_atomic_writes_at, durable_image, durable_syncs, hold_syncs, track_durability, wait_for_held_syncs,
+    CrashPoint, CRASH_EXIT_CODE,
 };
 
 /// Runs the opening scan over an in-memory file image (for fuzzing): the header is chosen

@@ -19,6 +19,7 @@ const CORE_LAYERS: &[&str] = &[
     "sys",
     "fork",
     "options",
+    "atomic_file",
     "journal",
     "wal",
     "testing",
@@ -26,6 +27,8 @@ const CORE_LAYERS: &[&str] = &[
 
 /// pinnacle-book's modules, lowest first.
 const BOOK_LAYERS: &[&str] = &[
+    "grid",
+    "meta",
     "strid",
     "types",
     "error",

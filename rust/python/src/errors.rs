@@ -2,6 +2,7 @@
 //! `pinnacle/errors.py` (rooted at `PinnacleError`); I/O errors are also `OSError`s that
 //! carry `errno`, bad arguments are also `ValueError`s.
 
+use pinnacle_book::meta::MetaError;
 use pinnacle_book::{BookError, CodecError, EngineError, SnapshotError};
 use pinnacle_core::Error;
 use pyo3::exceptions::{PyMemoryError, PyTypeError};
@@ -19,6 +20,7 @@ import_exception!(pinnacle.errors, EntriesCompactedError);
 import_exception!(pinnacle.errors, PinnacleIOError);
 import_exception!(pinnacle.errors, InvalidArgumentError);
 import_exception!(pinnacle.errors, OrderBookError);
+import_exception!(pinnacle.errors, MetaChecksumError);
 
 /// Imports every exception type now (see `crate::warm_up`): a failed lazy import panics.
 pub fn warm_up(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
@@ -34,6 +36,7 @@ pub fn warm_up(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
         py.get_type::<PinnacleIOError>(),
         py.get_type::<InvalidArgumentError>(),
         py.get_type::<OrderBookError>(),
+        py.get_type::<MetaChecksumError>(),
     );
     Ok(())
 }
@@ -185,6 +188,16 @@ pub fn op_decode_err(e: CodecError) -> PyErr {
 /// An I/O error of a read-only examination of `path`.
 pub fn read_err(op: &'static str, path: &Path, e: std::io::Error) -> PyErr {
     to_py(Error::io(op, path, e))
+}
+
+/// A tick/lot sidecar that cannot be trusted (read from `path`): corruption, and
+/// `MetaChecksumError` when its content fails its checksum.
+pub fn meta_err(e: MetaError, path: &Path) -> PyErr {
+    let err = match e {
+        MetaError::Checksum(m) => MetaChecksumError::new_err(m),
+        MetaError::Invalid(m) => CorruptionError::new_err(m),
+    };
+    Fields::at(path).set(err)
 }
 
 pub fn invalid(msg: impl Into<String>) -> PyErr {

@@ -5,6 +5,7 @@ mod book;
 mod convert;
 mod entry;
 mod errors;
+mod files;
 mod formats;
 mod grid;
 mod journal;
@@ -51,11 +52,18 @@ mod _core {
     #[pymodule_export]
     use super::entry::{PyEntry, PyRecoveryReport};
     #[pymodule_export]
+    use super::files::{
+        _crash_atomic_writes_at, decode_symbol_meta, encode_symbol_meta, fsync_dir, is_temp_name,
+        remove_stale_temps, write_atomic,
+    };
+    #[pymodule_export]
     use super::formats::{
         decode_book_op, decode_snapshot_marker, examine_journal_tail, file_format, journal_entry_size,
         peek_snapshot_header_py, read_journal_header, snapshot_checksum_ok, snapshot_marker, PyJournalHeader,
         PyJournalHeaderSlot, PyJournalTail, PySnapshotHeader,
     };
+    #[pymodule_export]
+    use super::grid::canonical_grid;
     #[pymodule_export]
     use super::journal::{EntryIterator, PyJournal};
     #[pymodule_export]

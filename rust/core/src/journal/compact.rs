@@ -1,10 +1,11 @@
 //! Compaction: drop the entries before a sequence number, crash-safely and online.
 //!
-//! Protocol: write the retained entries (bytes unchanged: their CRCs do not depend on
-//! position) after a fresh header into a locked temp file in the same directory, fdatasync
-//! it, rename it over the journal, fsync the directory. A crash before the rename leaves
-//! the old journal intact (the temp file is removed at the next open); after it, the new
-//! one. Sequence numbers never change: the new header's `first_seq` is the first retained
+//! Protocol: the atomic-file protocol ([`crate::atomic_file`]): write the retained
+//! entries (bytes unchanged: their CRCs do not depend on position) after a fresh header
+//! into a locked temp file in the same directory, fdatasync it, rename it over the
+//! journal, fsync the directory. A crash before the rename leaves the old journal intact
+//! (the temp file is removed at the next open once its creator is gone); after it, the
+//! new one. Sequence numbers never change: the new header's `first_seq` is the first retained
 //! entry's seq (the next seq when nothing is retained).
 //!
 //! Pausing writers: entries are immutable once written, so the bulk of the retained bytes
@@ -12,12 +13,13 @@
 //! taken only to copy what was appended meanwhile, sync that delta, rename and swap.
 //! The sync gate is held throughout, so no sync or other compaction interleaves.
 
-use super::create::{temp_path, write_fresh_header};
+use super::create::write_fresh_header;
 use super::gate::Durable;
 use super::index::SeqIndex;
 use super::mapping::Mapping;
 use super::state::State;
 use super::writer::Journal;
+use crate::atomic_file::{self, Place, Temp};
 use crate::error::{Error, Result};
 use crate::fork::LockFd;
 use crate::format::entry::{seal, FLAG_AFTER_GAP};
@@ -76,11 +78,10 @@ impl Journal {
                 header: st.header,
             }
         };
-        let tmp = temp_path(path, "compact");
-        let file = LockFd::open(|| sys::create_new(&tmp))?;
+        let (temp, file) = locked_temp(path)?;
+        let tmp = temp.path().to_path_buf();
         let initial = shared.opts.initial_size;
         let bulk = (|| {
-            sys::lock_exclusive(&file, &tmp)?;
             let len = round_up((HEADER_SIZE + plan.end - plan.cut) as u64, PAGE).max(initial);
             sys::allocate(&file, &tmp, 0, len)?;
             copy_range(&plan.old, path, plan.cut as u64, plan.end as u64, &file, &tmp, HEADER_SIZE as u64)?;
@@ -107,18 +108,12 @@ impl Journal {
                 journal_id: plan.header.journal_id,
             };
             write_fresh_header(&file, &tmp, &header)?;
-            sys::datasync(&file, &tmp)?;
             let map = Mapping::new(&file, &tmp, shared.opts.growth)?;
-            sys::rename(&tmp, path)?;
+            temp.place(&file, Place::Replace)?;
             Ok((map, header, new_end))
         });
-        let (map, header, new_end) = match swapped {
-            Ok(x) => x,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
+        // On an error the temp was removed (dropped with the closure or by `place`).
+        let (map, header, new_end) = swapped?;
         // The path now names the new file: switch to it whatever happens next.
         st.index.rebase(plan.cut, HEADER_SIZE, plan.dropped);
         st.last_checkpoint =
@@ -144,9 +139,24 @@ fn install(st: &mut State, file: LockFd, map: Mapping, header: Header, new_end: 
     st.epoch += 1;
 }
 
-/// Makes the rename durable; a failure poisons the handle (the directory entry may revert).
+/// A locked temp file for the compacted copy of the journal at `path` (its descriptor
+/// registered for fork safety like the journal's own).
+fn locked_temp(path: &Path) -> Result<(Temp, LockFd)> {
+    let mut temp = None;
+    let file = LockFd::open(|| {
+        let (t, f) = Temp::create(path, 0o600)?;
+        temp = Some(t);
+        Ok(f)
+    })?;
+    let temp = temp.ok_or_else(|| Error::invalid("compaction temp file was not created"))?;
+    sys::lock_exclusive(&file, temp.path())?;
+    Ok((temp, file))
+}
+
+/// Makes the rename durable (the protocol's last step); a failure poisons the handle
+/// (the directory entry may revert).
 fn finish(st: &mut State, path: &Path, dropped: u64) -> Result<u64> {
-    if let Err(e) = sys::fsync_dir(sys::parent_dir(path)) {
+    if let Err(e) = atomic_file::sync_dir(path) {
         st.poison_with(&e);
         return Err(e);
     }
@@ -201,10 +211,9 @@ fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Re
         max_entry_size: st.header.max_entry_size,
         journal_id: st.header.journal_id,
     };
-    let tmp = temp_path(path, "compact");
-    let file = LockFd::open(|| sys::create_new(&tmp))?;
+    let (temp, file) = locked_temp(path)?;
+    let tmp = temp.path().to_path_buf();
     let written = (|| {
-        sys::lock_exclusive(&file, &tmp)?;
         sys::allocate(&file, &tmp, 0, round_up((new_end as u64).max(initial), PAGE))?;
         write_fresh_header(&file, &tmp, &header)?;
         let mut at = HEADER_SIZE as u64;
@@ -221,18 +230,12 @@ fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Re
             }
             at += (b - a) as u64;
         }
-        sys::datasync(&file, &tmp)?;
         let map = Mapping::new(&file, &tmp, st.map_growth())?;
-        sys::rename(&tmp, path)?;
+        temp.place(&file, Place::Replace)?;
         Ok(map)
     })();
-    let map = match written {
-        Ok(map) => map,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
+    // On an error the temp was removed (dropped with the closure or by `place`).
+    let map = written?;
     let dropped = st.entries - retained;
     st.last_checkpoint = st.last_checkpoint.filter(|&o| o >= cut).map(|o| moved(&runs, o));
     st.skipped.clear();

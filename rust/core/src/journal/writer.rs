@@ -5,7 +5,7 @@
 //! A handle does not cross a fork (see `crate::fork`): in a forked child every call that
 //! could touch the file or a lock refuses with `Error::Forked`, checked before any lock.
 
-use super::create::{create, remove_stale_temps};
+use super::create::create;
 use super::gate::{Durable, SyncGate};
 use super::mapping::Mapping;
 use super::prefault::{MapPublish, Prefaulter};
@@ -81,7 +81,7 @@ impl Journal {
             Err(e) => return Err(e),
         };
         sys::lock_exclusive(&file, &path)?;
-        remove_stale_temps(&path);
+        crate::atomic_file::remove_stale_temps_of(&path);
         let meta = file.metadata().map_err(|e| Error::io("fstat", &path, e))?;
         if !meta.is_file() {
             return Err(Error::invalid(format!("{} is not a regular file", path.display())));
