@@ -384,7 +384,6 @@ def snapshot_checksum_ok(source: Buffer | str | os.PathLike[str]) -> bool: ...
 def snapshot_marker(covered_seq: int, created_ns: int) -> bytes: ...
 def decode_snapshot_marker(payload: Buffer) -> tuple[int, int | None] | None: ...
 def file_format(path: str | os.PathLike[str]) -> Literal["journal", "snapshot"] | None: ...
-
 def entry_kinds() -> dict[str, int]:
     """Every registered journal entry kind, name to number (the registry is Rust's)."""
 
@@ -393,7 +392,6 @@ def kind_ranges() -> dict[str, tuple[int, int]]:
 
 def kind_name(kind: int) -> str:
     """A kind's name for people: the registered name, else what its range says of it."""
-
 
 def write_atomic(path: str | os.PathLike[str], data: Buffer, mode: int = 0o600) -> None:
     """Writes ``data`` to ``path`` atomically and durably (temp, write, fsync, rename,
@@ -438,21 +436,20 @@ __all__ = [
     "_durable_image",
     "_inject_fault",
     "_track_durability",
+    "canonical_grid",
     "decode_book_op",
     "decode_snapshot_marker",
+    "decode_symbol_meta",
+    "encode_symbol_meta",
     "examine_journal_tail",
     "file_format",
+    "fsync_dir",
+    "is_temp_name",
     "journal_entry_size",
     "peek_snapshot_header",
     "read_journal_header",
+    "remove_stale_temps",
     "snapshot_checksum_ok",
     "snapshot_marker",
-
-    "canonical_grid",
-    "decode_symbol_meta",
-    "encode_symbol_meta",
-    "fsync_dir",
-    "is_temp_name",
-    "remove_stale_temps",
     "write_atomic",
 ]
