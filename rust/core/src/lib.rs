@@ -20,7 +20,7 @@ pub use format::entry::{EntryRef, FLAG_CHECKPOINT};
 pub use journal::reader::JournalReader;
 pub use journal::recovery::{RecoveryReport, SkippedRange};
 pub use journal::writer::{Appended, Journal};
-pub use journal::{read_journal_id, Columns};
+pub use journal::{read_journal_id, Columns, Row};
 pub use options::{GrowthStrategy, JournalOptions, RecoveryMode, SyncPolicy};
 
 /// Wall-clock time in nanoseconds since the Unix epoch (never a monotonic clock: values

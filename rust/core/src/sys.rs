@@ -83,12 +83,15 @@ fn injected(call: Call) -> io::Result<()> {
     let Some(i) = faults.iter().position(|f| f.call == call) else {
         return Ok(());
     };
-    if faults[i].pass > 0 {
-        faults[i].pass -= 1;
+    let Some(fault) = faults.get_mut(i) else {
+        return Ok(());
+    };
+    if fault.pass > 0 {
+        fault.pass -= 1;
         return Ok(());
     }
-    let errno = faults[i].errno;
-    if let Some(n) = faults[i].remaining.as_mut() {
+    let errno = fault.errno;
+    if let Some(n) = fault.remaining.as_mut() {
         *n = n.saturating_sub(1);
         if *n == 0 {
             faults.remove(i);
