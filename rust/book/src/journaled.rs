@@ -247,14 +247,19 @@ pub fn replay_from(book: &mut OrderBook, journal: &Journal, from_seq: u64) -> Re
         if n == 0 {
             return Ok(applied);
         }
-        if next == from_seq && cols.seq[0] > from_seq.max(journal.first_seq()) {
-            return Err(EngineError::Gap { expected: from_seq, found: cols.seq[0] });
+        // `read_into` returned `n > 0` rows, all in `cols`.
+        let (Some(&first), Some(&last)) = (cols.seq.first(), cols.seq.last()) else {
+            return Ok(applied);
+        };
+        if next == from_seq && first > from_seq.max(journal.first_seq()) {
+            return Err(EngineError::Gap { expected: from_seq, found: first });
         }
         for i in 0..n {
-            if apply_entry(book, cols.seq[i], cols.kind[i], cols.flags[i], cols.payload(i))? {
+            let Some(e) = cols.row(i) else { break };
+            if apply_entry(book, e.seq, e.kind, e.flags, e.payload)? {
                 applied += 1;
             }
         }
-        next = cols.seq[n - 1] + 1;
+        next = last + 1;
     }
 }

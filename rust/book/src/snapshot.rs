@@ -118,28 +118,32 @@ fn encode(book: &OrderBook, covered_seq: u64, created_ns: i64, binding: Option<&
 /// FIFO order within each level.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<(OrderBook, SnapshotMeta), SnapshotError> {
     let too_short = SnapshotError::TooShort { len: bytes.len() };
-    if bytes.len() < SNAPSHOT_MAGIC.len() + 2 {
+    let Some((magic, version)) =
+        bytes.split_first_chunk::<8>().and_then(|(m, rest)| Some((m, rest.first_chunk::<2>()?)))
+    else {
         return Err(too_short);
-    }
-    if bytes[..8] != SNAPSHOT_MAGIC {
+    };
+    if *magic != SNAPSHOT_MAGIC {
         return Err(SnapshotError::BadMagic);
     }
-    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let version = u16::from_le_bytes(*version);
     if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_1 {
         return Err(SnapshotError::UnsupportedVersion(version));
     }
     if bytes.len() < MIN_SNAPSHOT_LEN {
         return Err(too_short);
     }
-    let (body, crc_bytes) = bytes.split_at(bytes.len() - CRC_LEN);
-    let stored = u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
+    let Some((body, crc_bytes)) = bytes.split_last_chunk::<CRC_LEN>() else {
+        return Err(too_short);
+    };
+    let stored = u32::from_le_bytes(*crc_bytes);
     let computed = crc32fast::hash(body);
     if stored != computed {
         return Err(SnapshotError::ChecksumMismatch { stored, computed });
     }
     // From here on the bytes are what the encoder wrote (up to CRC32
     // collisions), but every field is still validated.
-    let mut r = Reader::new(&body[10..]);
+    let mut r = Reader::new(body.get(10..).ok_or(SnapshotError::TooShort { len: bytes.len() })?);
     // Fixed-width reads and `take` fail only at end of input.
     let header = |_: CodecError| SnapshotError::TooShort { len: bytes.len() };
     let flags = r.u16().map_err(header)?;
