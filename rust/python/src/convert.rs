@@ -208,6 +208,13 @@ impl Payloads {
     pub fn len(&self) -> usize {
         self.views.len()
     }
+
+    /// The payload of a [`Payloads::single`] (the first of several).
+    pub fn first(&self) -> PyResult<&[u8]> {
+        let &(p, n) = self.views.first().ok_or_else(|| invalid("expected a payload, got none"))?;
+        // SAFETY: see the type's comment; (ptr, len) came from a live buffer.
+        Ok(unsafe { std::slice::from_raw_parts(p.as_ptr(), n) })
+    }
 }
 
 fn buffer_view(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<PyBuffer<u8>> {
@@ -259,13 +266,12 @@ pub fn payloads(obj: &Bound<'_, PyAny>) -> PyResult<Payloads> {
     let buf = PyBuffer::<u8>::get(obj).map_err(|_| {
         type_error("payloads must be a list/tuple of bytes-like objects or a 2-D C-contiguous uint8 array")
     })?;
-    if buf.dimensions() != 2 || !buf.is_c_contiguous() {
+    let (&[rows, width], true) = (buf.shape(), buf.is_c_contiguous()) else {
         return Err(invalid(format!(
             "payloads: an array must be 2-D and C-contiguous (one row per entry), got shape {:?}",
             buf.shape()
         )));
-    }
-    let (rows, width) = (buf.shape()[0], buf.shape()[1]);
+    };
     let base = buf.buf_ptr() as *mut u8;
     for r in 0..rows {
         // SAFETY: row r lies inside the rows*width contiguous bytes of the buffer.
