@@ -160,7 +160,7 @@ pub fn allocate(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
 
 fn allocate_raw(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
     let len = i64::try_from(len).map_err(|_| Error::invalid(format!("file length {len} too large")))?;
-    let from = (from as i64).min(len);
+    let from = i64::try_from(from).unwrap_or(i64::MAX).min(len);
     #[cfg(target_os = "linux")]
     {
         // SAFETY: posix_fallocate on a descriptor we own; it returns the error number.
@@ -352,7 +352,7 @@ pub fn data_end(file: &File, len: u64) -> u64 {
         let data = unsafe { libc::lseek(fd, off, libc::SEEK_DATA) };
         if data < 0 {
             return match io::Error::last_os_error().raw_os_error() {
-                Some(libc::ENXIO) => end as u64,
+                Some(libc::ENXIO) => u64::try_from(end).unwrap_or(len),
                 _ => len,
             };
         }
@@ -362,7 +362,7 @@ pub fn data_end(file: &File, len: u64) -> u64 {
             return len;
         }
         end = hole;
-        if hole as u64 >= len {
+        if u64::try_from(hole).map_or(true, |h| h >= len) {
             return len;
         }
         off = hole;

@@ -190,11 +190,11 @@ impl Payloads {
     fn push_item(&mut self, item: Bound<'_, PyAny>, what: impl FnOnce() -> String) -> PyResult<()> {
         if let Ok(b) = item.cast::<PyBytes>() {
             let s = b.as_bytes();
-            self.views.push((non_null(s.as_ptr() as *mut u8), s.len()));
+            self.views.push((non_null(s.as_ptr().cast_mut()), s.len()));
             self._keep_objects.push(item.unbind());
         } else {
             let buf = buffer_view(&item, &what())?;
-            self.views.push((non_null(buf.buf_ptr() as *mut u8), buf.len_bytes()));
+            self.views.push((non_null(buf.buf_ptr().cast::<u8>()), buf.len_bytes()));
             self._keep_buffers.push(buf);
         }
         Ok(())
@@ -272,7 +272,7 @@ pub fn payloads(obj: &Bound<'_, PyAny>) -> PyResult<Payloads> {
             buf.shape()
         )));
     };
-    let base = buf.buf_ptr() as *mut u8;
+    let base = buf.buf_ptr().cast::<u8>();
     for r in 0..rows {
         // SAFETY: row r lies inside the rows*width contiguous bytes of the buffer.
         out.views.push((non_null(unsafe { base.add(r * width) }), width));

@@ -343,7 +343,7 @@ fn map_file(file: &File, path: &Path) -> Result<MmapRaw> {
 fn read_crc(map: &MmapRaw, at: usize) -> u32 {
     // SAFETY: `at + 4 <= map.len()` (checked by the caller); the word may be written
     // concurrently by another process, hence the volatile read.
-    let v = unsafe { std::ptr::read_volatile(map.as_ptr().add(at) as *const [u8; 4]) };
+    let v = unsafe { std::ptr::read_volatile(map.as_ptr().add(at).cast::<[u8; 4]>()) };
     u32::from_le_bytes(v)
 }
 
