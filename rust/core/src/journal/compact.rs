@@ -167,7 +167,10 @@ fn copy_range(
     let mut off = from;
     while off < to {
         let n = usize::try_from(to - off).unwrap_or(usize::MAX).min(buf.len());
-        let Some(chunk) = buf.get_mut(..n) else { break };
+        // `n` is at most the buffer's length.
+        let Some(chunk) = buf.get_mut(..n) else {
+            return Err(Error::invalid(format!("internal error: a {n}-byte copy exceeds its buffer")));
+        };
         src.read_exact_at(chunk, off).map_err(|e| Error::io("read", src_path, e))?;
         dst.write_all_at(chunk, at + (off - from)).map_err(|e| Error::io("write", dst_path, e))?;
         off += n as u64;
