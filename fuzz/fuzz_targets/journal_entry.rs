@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(e.payload.len() as u32 <= max);
             assert_eq!(e.total_len, encoded_len(e.payload.len()));
             let mut again = vec![0u8; e.total_len];
-            write(&mut again, e.seq, e.timestamp_ns, e.kind, e.flags, e.payload);
+            assert!(write(&mut again, e.seq, e.timestamp_ns, e.kind, e.flags, e.payload));
             assert_eq!(&again[..], &data[..e.total_len]);
         }
     }

@@ -2,6 +2,7 @@
 //! `OrderBook.add_order`/`cancel_order`: an add that rests (no cross) then its cancel,
 //! journaled (`sync="none"`, the file pre-sized so growth stays out of the loop) and in
 //! memory. Each sample gets a fresh journal. `cargo bench -p pinnacle-book --bench journaled`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a benchmark's setup may panic: it is not library code
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use pinnacle_book::{JournaledBook, Op, OrderBook, OrderId, Side};

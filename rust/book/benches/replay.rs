@@ -1,5 +1,6 @@
 //! Criterion micro-benchmarks of the book's hot paths: op encoding/decoding, replay of a
 //! journaled op stream, snapshot encode/decode. `cargo bench -p pinnacle-book`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a benchmark's setup may panic: it is not library code
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pinnacle_book::{decode_snapshot, encode_snapshot, Op, OrderBook, OrderId, Side};

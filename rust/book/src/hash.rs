@@ -76,7 +76,10 @@ impl Hasher for FoldHasher {
         }
         let tail = chunks.remainder();
         let mut w = [0u8; 8];
-        w[..tail.len()].copy_from_slice(tail);
+        // `chunks_exact(8)` leaves fewer than 8 bytes, so they always fit.
+        if let Some(head) = w.get_mut(..tail.len()) {
+            head.copy_from_slice(tail);
+        }
         self.write_u64(u64::from_le_bytes(w) ^ ((tail.len() as u64) << 59));
     }
 

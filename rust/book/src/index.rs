@@ -81,7 +81,8 @@ impl IdIndex {
         let mask = self.mask();
         let mut i = tag as usize & mask;
         loop {
-            let b = self.buckets[i];
+            // `i & mask` is below the (power of two) bucket count, so `get` finds a bucket.
+            let b = *self.buckets.get(i)?;
             if b == EMPTY {
                 return None;
             }
@@ -104,9 +105,11 @@ impl IdIndex {
         let mask = self.mask();
         let mut i = tag as usize & mask;
         loop {
-            let b = self.buckets[i];
+            // `i & mask` is below the (power of two, non-zero after `grow`) bucket count.
+            let Some(bucket) = self.buckets.get_mut(i) else { return false };
+            let b = *bucket;
             if b == EMPTY {
-                self.buckets[i] = (u64::from(tag) << 32) | u64::from(slot);
+                *bucket = (u64::from(tag) << 32) | u64::from(slot);
                 self.len += 1;
                 return true;
             }
@@ -126,7 +129,7 @@ impl IdIndex {
         let mask = self.mask();
         let mut i = tag as usize & mask;
         loop {
-            let b = self.buckets[i];
+            let Some(&b) = self.buckets.get(i) else { return };
             if b == EMPTY {
                 return;
             }
@@ -139,15 +142,19 @@ impl IdIndex {
         // when the hole lies between their home bucket and where they sit.
         let mut hole = i;
         let mut j = (i + 1) & mask;
-        while self.buckets[j] != EMPTY {
-            let home = tag_of(self.buckets[j]) as usize & mask;
+        while let Some(&bj) = self.buckets.get(j).filter(|&&b| b != EMPTY) {
+            let home = tag_of(bj) as usize & mask;
             if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
-                self.buckets[hole] = self.buckets[j];
+                if let Some(h) = self.buckets.get_mut(hole) {
+                    *h = bj;
+                }
                 hole = j;
             }
             j = (j + 1) & mask;
         }
-        self.buckets[hole] = EMPTY;
+        if let Some(h) = self.buckets.get_mut(hole) {
+            *h = EMPTY;
+        }
         self.len -= 1;
     }
 
@@ -159,10 +166,14 @@ impl IdIndex {
         let mask = new_len - 1;
         for b in old.into_iter().filter(|&b| b != EMPTY) {
             let mut i = tag_of(b) as usize & mask;
-            while self.buckets[i] != EMPTY {
+            // `i & mask` is below `new_len`, and the table is under 3/4 full: a free bucket
+            // is always found.
+            while self.buckets.get(i).is_some_and(|&x| x != EMPTY) {
                 i = (i + 1) & mask;
             }
-            self.buckets[i] = b;
+            if let Some(free) = self.buckets.get_mut(i) {
+                *free = b;
+            }
         }
     }
 }

@@ -104,14 +104,25 @@ impl LevelSlab {
 
     /// Returns an emptied level's slot to the free list.
     pub(crate) fn release(&mut self, slot: u32) {
-        self.levels[slot as usize] = Level::new();
-        self.free.push(slot);
+        // Only a slot of `levels` goes back on the free list.
+        if let Some(level) = self.levels.get_mut(slot as usize) {
+            *level = Level::new();
+            self.free.push(slot);
+        }
     }
 
+    // Level handles are minted only by `alloc` of this arena, whose `levels` never
+    // shrinks, so a handle always indexes a level (an Option would thread an impossible
+    // error through every matching step, several per add, cancel and fill).
+    #[allow(clippy::indexing_slicing)]
     pub(crate) fn get(&self, slot: u32) -> &Level {
         &self.levels[slot as usize]
     }
 
+    // Level handles are minted only by `alloc` of this arena, whose `levels` never
+    // shrinks, so a handle always indexes a level (an Option would thread an impossible
+    // error through every matching step, several per add, cancel and fill).
+    #[allow(clippy::indexing_slicing)]
     pub(crate) fn get_mut(&mut self, slot: u32) -> &mut Level {
         &mut self.levels[slot as usize]
     }

@@ -88,7 +88,11 @@ impl OrderSlab {
         node.next = NIL;
         if self.free_head != NIL {
             let idx = self.free_head;
-            let slot = &mut self.nodes[idx as usize];
+            // The free list links only vacated slots of `nodes`.
+            let Some(slot) = self.nodes.get_mut(idx as usize) else {
+                self.free_head = NIL;
+                return self.insert(node);
+            };
             self.free_head = slot.next;
             *slot = node;
             self.len += 1;
@@ -103,6 +107,10 @@ impl OrderSlab {
 
     /// Vacates `idx` (which must be occupied and already unlinked) and returns
     /// its id, leaving a heap-free placeholder behind.
+    // Slot handles are minted only by `insert` of this slab, whose `nodes` never shrinks,
+    // so a handle always indexes a node (an Option would thread an impossible error
+    // through every matching step, several per add, cancel and fill).
+    #[allow(clippy::indexing_slicing)]
     pub(crate) fn remove(&mut self, idx: u32) -> OrderId {
         let slot = &mut self.nodes[idx as usize];
         let id = std::mem::replace(&mut slot.id, OrderId::Int(0));
@@ -113,10 +121,18 @@ impl OrderSlab {
         id
     }
 
+    // Slot handles are minted only by `insert` of this slab, whose `nodes` never shrinks,
+    // so a handle always indexes a node (an Option would thread an impossible error
+    // through every matching step, several per add, cancel and fill).
+    #[allow(clippy::indexing_slicing)]
     pub(crate) fn get(&self, idx: u32) -> &Node {
         &self.nodes[idx as usize]
     }
 
+    // Slot handles are minted only by `insert` of this slab, whose `nodes` never shrinks,
+    // so a handle always indexes a node (an Option would thread an impossible error
+    // through every matching step, several per add, cancel and fill).
+    #[allow(clippy::indexing_slicing)]
     pub(crate) fn get_mut(&mut self, idx: u32) -> &mut Node {
         &mut self.nodes[idx as usize]
     }

@@ -79,12 +79,12 @@ impl ShadowBook {
                 return Ok(self.seq);
             }
             for i in 0..n {
-                let seq = cols.seq[i];
-                if seq != self.seq + 1 {
-                    return Err(EngineError::Gap { expected: self.seq + 1, found: seq });
+                let Some(e) = cols.row(i) else { break };
+                if e.seq != self.seq + 1 {
+                    return Err(EngineError::Gap { expected: self.seq + 1, found: e.seq });
                 }
-                apply_entry(&mut self.book, seq, cols.kind[i], cols.flags[i], cols.payload(i))?;
-                self.seq = seq;
+                apply_entry(&mut self.book, e.seq, e.kind, e.flags, e.payload)?;
+                self.seq = e.seq;
             }
         }
     }

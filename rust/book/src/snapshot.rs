@@ -292,8 +292,8 @@ fn read_binding(r: &mut Reader<'_>) -> Result<Result<SnapshotBinding, SnapshotEr
 /// in canonical order: bids by descending price, then asks by ascending
 /// price, FIFO within a level.
 fn rebuild(r: &mut Reader<'_>, symbol: &str, count: u64) -> Result<OrderBook, SnapshotError> {
-    let mut book =
-        OrderBook::with_capacity(symbol, count as usize).map_err(|_| SnapshotError::InvalidSymbol)?;
+    let mut book = OrderBook::with_capacity(symbol, usize::try_from(count).unwrap_or(usize::MAX))
+        .map_err(|_| SnapshotError::InvalidSymbol)?;
     // (price, level slot) in reading order; both are sorted best-first.
     let mut bids: Vec<(i64, u32)> = Vec::new();
     let mut asks: Vec<(i64, u32)> = Vec::new();

@@ -38,7 +38,8 @@ impl StrId {
         }
         if bytes.len() <= INLINE_CAP {
             let mut buf = [0u8; INLINE_CAP];
-            buf[..bytes.len()].copy_from_slice(bytes);
+            let Some(head) = buf.get_mut(..bytes.len()) else { return Err(bytes.len()) };
+            head.copy_from_slice(bytes);
             return Ok(StrId(Repr::Inline { len: bytes.len() as u8, buf }));
         }
         Ok(StrId(Repr::Heap(s.into())))

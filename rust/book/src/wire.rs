@@ -72,12 +72,13 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
-        let rest = &self.buf[self.pos..];
-        if rest.len() < n {
+        // `pos` never passes the end of `buf` (it only advances by what was taken).
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        let Some(taken) = rest.get(..n) else {
             return Err(CodecError::UnexpectedEnd { offset: self.pos, needed: n - rest.len() });
-        }
+        };
         self.pos += n;
-        Ok(&rest[..n])
+        Ok(taken)
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], CodecError> {

@@ -1,4 +1,5 @@
 //! `JournaledBook`: a journal belongs to one book; snapshots carry the journal's binding.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_book::{decode_snapshot, EngineError, JournaledBook, Op, OrderBook, OrderId, Side};
 use pinnacle_core::{Journal, JournalOptions};

@@ -2,6 +2,7 @@
 //! (group commit), each op is durable when its apply returns (simulated power loss: the
 //! durable image is what the last successful sync covered), and readers of the book
 //! never wait for a sync.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_book::{replay_from, JournaledBook, Op, OrderBook, OrderId, Side};
 use pinnacle_core::testing::{

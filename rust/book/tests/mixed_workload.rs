@@ -1,6 +1,7 @@
 //! A realistic mixed workload (adds, cancels, executions, modifies, market orders) at
 //! scale: replaying its journal rebuilds the live book exactly, and a snapshot of a large
 //! book decodes to the same book. Timing lives in `benches/replay.rs`, not here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_book::{decode_snapshot, encode_snapshot, Op, OrderBook, OrderId, Side};
 

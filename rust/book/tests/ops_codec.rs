@@ -1,4 +1,5 @@
 //! Op codec: roundtrip, exact layout, and rejection of malformed input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Snapshot roundtrip, exact layout, corruption detection and validation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 mod common;
 

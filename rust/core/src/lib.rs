@@ -23,7 +23,7 @@ pub use format::entry::{EntryRef, FLAG_CHECKPOINT};
 pub use journal::reader::JournalReader;
 pub use journal::recovery::{RecoveryReport, SkippedRange};
 pub use journal::writer::{Appended, Journal};
-pub use journal::{read_journal_id, Columns};
+pub use journal::{read_journal_id, Columns, Row};
 pub use options::{GrowthStrategy, JournalOptions, RecoveryMode, SyncPolicy};
 pub use wal::{Journaled, Record, WalError, WalState};
 

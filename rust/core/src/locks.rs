@@ -54,12 +54,17 @@ impl<T: ?Sized> Mutex<T> {
 
 impl<T: ?Sized> std::ops::Deref for MutexGuard<'_, T> {
     type Target = T;
+    // The guard is None only inside `Condvar::wait*`, which holds it `&mut` throughout, so
+    // no deref can see None; there is no non-panicking form of `Deref` to use instead.
+    #[allow(clippy::expect_used)]
     fn deref(&self) -> &T {
         self.0.as_ref().expect("a guard holds its lock outside a wait")
     }
 }
 
 impl<T: ?Sized> std::ops::DerefMut for MutexGuard<'_, T> {
+    // As in `deref`: None only inside `Condvar::wait*`, which holds the guard `&mut`.
+    #[allow(clippy::expect_used)]
     fn deref_mut(&mut self) -> &mut T {
         self.0.as_mut().expect("a guard holds its lock outside a wait")
     }
@@ -94,13 +99,15 @@ impl Condvar {
 
     /// Releases `guard`'s lock until notified (or spuriously woken), then retakes it.
     pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
-        let g = guard.0.take().expect("a guard holds its lock outside a wait");
+        // A guard holds its lock outside a wait; were it not to, this returns as a spurious
+        // wakeup (which every caller already handles).
+        let Some(g) = guard.0.take() else { return };
         guard.0 = Some(self.0.wait(g).unwrap_or_else(PoisonError::into_inner));
     }
 
     /// As [`Condvar::wait`], up to `deadline`.
     pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> WaitTimeoutResult {
-        let g = guard.0.take().expect("a guard holds its lock outside a wait");
+        let Some(g) = guard.0.take() else { return WaitTimeoutResult(false) };
         let left = deadline.saturating_duration_since(Instant::now());
         let (g, r) = self.0.wait_timeout(g, left).unwrap_or_else(PoisonError::into_inner);
         guard.0 = Some(g);

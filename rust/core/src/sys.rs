@@ -86,12 +86,15 @@ fn injected(call: Call) -> io::Result<()> {
     let Some(i) = faults.iter().position(|f| f.call == call) else {
         return Ok(());
     };
-    if faults[i].pass > 0 {
-        faults[i].pass -= 1;
+    let Some(fault) = faults.get_mut(i) else {
+        return Ok(());
+    };
+    if fault.pass > 0 {
+        fault.pass -= 1;
         return Ok(());
     }
-    let errno = faults[i].errno;
-    if let Some(n) = faults[i].remaining.as_mut() {
+    let errno = fault.errno;
+    if let Some(n) = fault.remaining.as_mut() {
         *n = n.saturating_sub(1);
         if *n == 0 {
             faults.remove(i);
@@ -166,7 +169,7 @@ pub fn allocate(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
 
 fn allocate_raw(file: &File, path: &Path, from: u64, len: u64) -> Result<()> {
     let len = i64::try_from(len).map_err(|_| Error::invalid(format!("file length {len} too large")))?;
-    let from = (from as i64).min(len);
+    let from = i64::try_from(from).unwrap_or(i64::MAX).min(len);
     #[cfg(target_os = "linux")]
     {
         // SAFETY: posix_fallocate on a descriptor we own; it returns the error number.
@@ -359,7 +362,7 @@ pub fn data_end(file: &File, len: u64) -> u64 {
         let data = unsafe { libc::lseek(fd, off, libc::SEEK_DATA) };
         if data < 0 {
             return match io::Error::last_os_error().raw_os_error() {
-                Some(libc::ENXIO) => end as u64,
+                Some(libc::ENXIO) => u64::try_from(end).unwrap_or(len),
                 _ => len,
             };
         }
@@ -369,7 +372,7 @@ pub fn data_end(file: &File, len: u64) -> u64 {
             return len;
         }
         end = hole;
-        if hole as u64 >= len {
+        if u64::try_from(hole).map_or(true, |h| h >= len) {
             return len;
         }
         off = hole;

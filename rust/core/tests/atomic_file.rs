@@ -3,6 +3,7 @@
 //! content or the new one under the target name, never a mix; a crash's temp is swept
 //! only once its creator is dead. The fault hooks are process-wide: every test here
 //! takes `SERIAL`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! registered kind, or passes a caller's `kind` through; every `KIND` constant of a
 //! record type and every Python `*KIND*` literal is registered; the simulator takes its
 //! kinds from the registry, not from literals of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_core::kinds::{self, KindRange, RANGES, REGISTERED, USER};
 use std::collections::{BTreeMap, BTreeSet};

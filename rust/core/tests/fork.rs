@@ -139,7 +139,7 @@ fn a_live_child_does_not_keep_the_lock_after_the_parent_closes() {
     let pid = fork_child(|| {
         let mut b = 0u8;
         // SAFETY: blocks until the parent writes or closes the pipe.
-        unsafe { libc::read(fds[0], &mut b as *mut u8 as *mut libc::c_void, 1) };
+        unsafe { libc::read(fds[0], std::ptr::addr_of_mut!(b).cast::<libc::c_void>(), 1) };
         0
     });
     j.close().unwrap();
@@ -147,7 +147,7 @@ fn a_live_child_does_not_keep_the_lock_after_the_parent_closes() {
     // The child is alive and still has the parent's handle in its memory.
     let reopened = Journal::open(&p, JournalOptions::default());
     // SAFETY: release and reap the child whatever happened.
-    unsafe { libc::write(fds[1], b"g".as_ptr() as *const libc::c_void, 1) };
+    unsafe { libc::write(fds[1], b"g".as_ptr().cast::<libc::c_void>(), 1) };
     assert_eq!(wait(pid), 0);
     let reopened = reopened.expect("the parent reopens its journal while the child lives");
     assert_eq!(reopened.entry_count(), 1);

@@ -97,7 +97,7 @@ fn raw_entry_headers_and_resync_agree_with_the_entry_encoder() {
         let payload = r.bytes(100);
         let (seq, ts, kind) = (1 + r.below(1 << 30), r.next() as i64, r.below(65536) as u16);
         let mut e = vec![0u8; encoded_len(payload.len())];
-        write(&mut e, seq, ts, kind, 0, &payload);
+        assert!(write(&mut e, seq, ts, kind, 0, &payload));
         let at = lead.len().div_ceil(8) * 8;
         let mut buf = lead.clone();
         buf.resize(at, 0);

@@ -1,6 +1,7 @@
 //! Group commit under `sync="always"`: appenders on many threads share syncs, and each
 //! append is in what a sync made durable by the time it returns (simulated power loss:
 //! the durable image is what the last successful fdatasync covered).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_core::sys::{clear_faults, inject_fault_after, Call};
 use pinnacle_core::testing::{durable_image, durable_syncs, scan_image, track_durability};

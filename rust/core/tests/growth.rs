@@ -1,6 +1,7 @@
 //! How journal files grow: geometrically from a small initial size up to the step cap,
 //! with smaller steps tried before a full disk fails an append; and opening reads the
 //! entries, not the preallocated space.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 mod common;
 

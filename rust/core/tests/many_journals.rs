@@ -1,6 +1,7 @@
 //! Many journals in one process: their background work runs on one small shared pool of
 //! threads (every `sync="interval"` journal still synced on its own schedule), and a
 //! reader tailing a journal holds no file descriptor.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_core::testing::{durable_image, scan_image, track_durability};
 use pinnacle_core::{Columns, Journal, JournalOptions, JournalReader, RecoveryMode, SyncPolicy};

@@ -4,6 +4,7 @@
 //! `crate::OrderBook` to the module it comes from) and asserts that neither the module
 //! graph nor the graph of top-level modules (a submodule counted as its top-level
 //! module) has a cycle, and that every top-level edge goes down the layering listed here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

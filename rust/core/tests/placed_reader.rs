@@ -1,5 +1,6 @@
 //! `Journal::reader_from`: a reader placed by the writer's index reads exactly what a
 //! reader that scanned from the start reads, including after compaction replaced the file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Torn tails at every byte and single-bit flips at every bit, under every recovery mode.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 mod common;
 

@@ -369,7 +369,7 @@ impl PyOrderBook {
         let price = Grid::parse(tick_size, "tick_size")?;
         let qty = Grid::parse(lot_size, "lot_size")?;
         let p = convert::Payloads::single(data, "data")?;
-        let data = p.slices()[0];
+        let data = p.first()?;
         let (book, meta) = py.detach(|| decode_snapshot(data)).map_err(|e| snapshot_err(e, data.len()))?;
         Ok((Self::build(py, book, price, qty, None)?, meta.into()))
     }

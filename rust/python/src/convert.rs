@@ -190,11 +190,11 @@ impl Payloads {
     fn push_item(&mut self, item: Bound<'_, PyAny>, what: impl FnOnce() -> String) -> PyResult<()> {
         if let Ok(b) = item.cast::<PyBytes>() {
             let s = b.as_bytes();
-            self.views.push((non_null(s.as_ptr() as *mut u8), s.len()));
+            self.views.push((non_null(s.as_ptr().cast_mut()), s.len()));
             self._keep_objects.push(item.unbind());
         } else {
             let buf = buffer_view(&item, &what())?;
-            self.views.push((non_null(buf.buf_ptr() as *mut u8), buf.len_bytes()));
+            self.views.push((non_null(buf.buf_ptr().cast::<u8>()), buf.len_bytes()));
             self._keep_buffers.push(buf);
         }
         Ok(())
@@ -207,6 +207,13 @@ impl Payloads {
 
     pub fn len(&self) -> usize {
         self.views.len()
+    }
+
+    /// The payload of a [`Payloads::single`] (the first of several).
+    pub fn first(&self) -> PyResult<&[u8]> {
+        let &(p, n) = self.views.first().ok_or_else(|| invalid("expected a payload, got none"))?;
+        // SAFETY: see the type's comment; (ptr, len) came from a live buffer.
+        Ok(unsafe { std::slice::from_raw_parts(p.as_ptr(), n) })
     }
 }
 
@@ -259,14 +266,13 @@ pub fn payloads(obj: &Bound<'_, PyAny>) -> PyResult<Payloads> {
     let buf = PyBuffer::<u8>::get(obj).map_err(|_| {
         type_error("payloads must be a list/tuple of bytes-like objects or a 2-D C-contiguous uint8 array")
     })?;
-    if buf.dimensions() != 2 || !buf.is_c_contiguous() {
+    let (&[rows, width], true) = (buf.shape(), buf.is_c_contiguous()) else {
         return Err(invalid(format!(
             "payloads: an array must be 2-D and C-contiguous (one row per entry), got shape {:?}",
             buf.shape()
         )));
-    }
-    let (rows, width) = (buf.shape()[0], buf.shape()[1]);
-    let base = buf.buf_ptr() as *mut u8;
+    };
+    let base = buf.buf_ptr().cast::<u8>();
     for r in 0..rows {
         // SAFETY: row r lies inside the rows*width contiguous bytes of the buffer.
         out.views.push((non_null(unsafe { base.add(r * width) }), width));

@@ -1,6 +1,6 @@
 //! Entries and recovery reports as Python objects, and columns as numpy arrays.
 
-use crate::errors::IntoPyResult;
+use crate::errors::{invalid, IntoPyResult};
 use numpy::PyArray1;
 use pinnacle_core::{Columns, RecoveryReport, FLAG_CHECKPOINT};
 use pyo3::prelude::*;
@@ -53,12 +53,13 @@ pub fn bytes_copy<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBy
 }
 
 pub fn entry_at(py: Python<'_>, c: &Columns, i: usize) -> PyResult<PyEntry> {
+    let e = c.row(i).ok_or_else(|| invalid(format!("entry {i} out of range ({} read)", c.len())))?;
     Ok(PyEntry {
-        seq: c.seq[i],
-        kind: c.kind[i],
-        timestamp_ns: c.timestamp_ns[i],
-        flags: c.flags[i],
-        payload: bytes_copy(py, c.payload(i))?.unbind(),
+        seq: e.seq,
+        kind: e.kind,
+        timestamp_ns: e.timestamp_ns,
+        flags: e.flags,
+        payload: bytes_copy(py, e.payload)?.unbind(),
     })
 }
 
@@ -78,7 +79,7 @@ pub fn entry_array<'py>(py: Python<'py>, c: Columns) -> PyResult<Bound<'py, PyAn
             pinnacle_core::Error::reserve(&mut lengths, n, "the length column")?;
             pinnacle_core::sys::advise_hugepages(&lengths);
             // A payload is at most 1 GiB (MAX_PAYLOAD_LIMIT), so its length fits a u32.
-            lengths.extend(c.offsets.windows(2).map(|w| (w[1] - w[0]) as u32));
+            lengths.extend(c.offsets.iter().zip(c.offsets.iter().skip(1)).map(|(a, b)| (b - a) as u32));
             Ok(lengths)
         })
         .py()?;

@@ -101,7 +101,8 @@ impl PyJournal {
         if self.always {
             // Blocks on fdatasync: release the GIL around it.
             let p = convert::Payloads::single(payload, "payload")?;
-            return py.detach(|| self.inner.append(kind, p.slices()[0], ts)).py();
+            let data = p.first()?;
+            return py.detach(|| self.inner.append(kind, data, ts)).py();
         }
         with_payload(payload, "payload", |p| self.inner.append(kind, p, ts))?.py()
     }
@@ -144,7 +145,7 @@ impl PyJournal {
             Err(pinnacle_core::Error::Compacted { .. }) => return Ok(None),
             r => r.py()?,
         };
-        if c.len() == 1 && c.seq[0] == seq {
+        if c.len() == 1 && c.seq.first() == Some(&seq) {
             return entry_at(py, &c, 0).map(Some);
         }
         Ok(None)
@@ -355,7 +356,8 @@ impl EntryIterator {
             if batch.is_empty() {
                 return Ok(None);
             }
-            *next = batch.seq[batch.len() - 1] + 1;
+            let Some(&last) = batch.seq.last() else { return Ok(None) };
+            *next = last + 1;
         }
         let e = entry_at(py, batch, *pos)?;
         *pos += 1;

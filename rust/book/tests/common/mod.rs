@@ -1,6 +1,7 @@
 //! Shared test helpers: a naive reference model of the book and proptest
 //! strategies for random op sequences.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_book::{Fill, Op, Order, OrderBook, OrderId, Side};
 use proptest::prelude::*;

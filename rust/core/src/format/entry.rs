@@ -10,7 +10,6 @@
 //! end of the written data. The CRC is stored last (after a release fence) so a reader in
 //! another process that sees a matching CRC sees the whole entry.
 
-use super::{le_u16, le_u32, le_u64};
 use std::sync::atomic::{fence, Ordering};
 
 pub const ENTRY_HEADER: usize = 32;
@@ -30,29 +29,37 @@ pub fn encoded_len(payload_len: usize) -> usize {
     (ENTRY_HEADER + payload_len + ALIGN - 1) & !(ALIGN - 1)
 }
 
-/// Writes one entry into `dst`, which must be exactly `encoded_len(payload.len())` bytes.
+/// Writes one entry into `dst`, which must be exactly `encoded_len(payload.len())` bytes;
+/// false (nothing written) when it is too short to hold the entry.
 #[inline]
-pub fn write(dst: &mut [u8], seq: u64, timestamp_ns: i64, kind: u16, flags: u16, payload: &[u8]) {
+#[must_use]
+pub fn write(dst: &mut [u8], seq: u64, timestamp_ns: i64, kind: u16, flags: u16, payload: &[u8]) -> bool {
     debug_assert_eq!(dst.len(), encoded_len(payload.len()));
     let n = payload.len();
-    dst[4..8].copy_from_slice(&(n as u32).to_le_bytes());
-    dst[8..16].copy_from_slice(&seq.to_le_bytes());
-    dst[16..24].copy_from_slice(&timestamp_ns.to_le_bytes());
-    dst[24..26].copy_from_slice(&kind.to_le_bytes());
-    dst[26..28].copy_from_slice(&flags.to_le_bytes());
-    dst[28..32].fill(0);
-    dst[ENTRY_HEADER..ENTRY_HEADER + n].copy_from_slice(payload);
-    dst[ENTRY_HEADER + n..].fill(0);
-    seal(dst);
+    let Some((head, rest)) = dst.split_first_chunk_mut::<ENTRY_HEADER>() else { return false };
+    let Some((body, padding)) = rest.split_at_mut_checked(n) else { return false };
+    head[4..8].copy_from_slice(&(n as u32).to_le_bytes());
+    head[8..16].copy_from_slice(&seq.to_le_bytes());
+    head[16..24].copy_from_slice(&timestamp_ns.to_le_bytes());
+    head[24..26].copy_from_slice(&kind.to_le_bytes());
+    head[26..28].copy_from_slice(&flags.to_le_bytes());
+    head[28..32].fill(0);
+    body.copy_from_slice(payload);
+    padding.fill(0);
+    seal(dst)
 }
 
-/// Computes and stores the CRC of an entry whose other bytes are in place.
+/// Computes and stores the CRC of an entry whose other bytes are in place; false (nothing
+/// written) when `dst` is shorter than a CRC field.
 #[inline]
-pub fn seal(dst: &mut [u8]) {
-    let crc = crc32fast::hash(&dst[4..]);
+#[must_use]
+pub fn seal(dst: &mut [u8]) -> bool {
+    let Some((crc_field, rest)) = dst.split_first_chunk_mut::<4>() else { return false };
+    let crc = crc32fast::hash(rest);
     // Publish order: every other byte of the entry before its CRC.
     fence(Ordering::Release);
-    dst[0..4].copy_from_slice(&crc.to_le_bytes());
+    *crc_field = crc.to_le_bytes();
+    true
 }
 
 /// A validated entry borrowed from a buffer.
@@ -88,39 +95,42 @@ pub enum Parsed<'a> {
 /// else is trusted.
 #[inline]
 pub fn parse(buf: &[u8], max_payload: u32) -> Parsed<'_> {
-    if buf.len() < ENTRY_HEADER {
+    let Some(head) = buf.first_chunk::<ENTRY_HEADER>() else {
         return if buf.iter().all(|&b| b == 0) {
             Parsed::Empty
         } else {
             Parsed::Invalid("truncated entry header")
         };
-    }
-    let len = le_u32(buf, 4);
-    let seq = le_u64(buf, 8);
-    if le_u32(buf, 0) == 0 && len == 0 && seq == 0 && buf[16..ENTRY_HEADER].iter().all(|&b| b == 0) {
+    };
+    let h = Head::read(head);
+    if h.crc == 0 && h.len == 0 && h.seq == 0 && head[16..ENTRY_HEADER].iter().all(|&b| b == 0) {
         return Parsed::Empty;
     }
-    if len > max_payload {
+    if h.len > max_payload {
         return Parsed::Invalid("length field exceeds max_entry_size");
     }
-    let total = encoded_len(len as usize);
-    if total > buf.len() {
+    let total = encoded_len(h.len as usize);
+    let Some(checked) = buf.get(4..total) else {
         return Parsed::Invalid("entry runs past the end of the file");
-    }
-    if crc32fast::hash(&buf[4..total]) != le_u32(buf, 0) {
+    };
+    if crc32fast::hash(checked) != h.crc {
         return Parsed::Invalid("checksum mismatch");
     }
-    let flags = le_u16(buf, 26);
-    let padding = &buf[ENTRY_HEADER + len as usize..total];
-    if seq == 0 || flags & !KNOWN_FLAGS != 0 || le_u32(buf, 28) != 0 || padding.iter().any(|&b| b != 0) {
+    // `total` covers the header, the payload and its padding.
+    let Some((payload, padding)) =
+        checked.get(ENTRY_HEADER - 4..).and_then(|b| b.split_at_checked(h.len as usize))
+    else {
+        return Parsed::Invalid("entry runs past the end of the file");
+    };
+    if h.seq == 0 || h.flags & !KNOWN_FLAGS != 0 || h.reserved != 0 || padding.iter().any(|&b| b != 0) {
         return Parsed::Invalid("impossible field in a checksummed entry");
     }
     Parsed::Entry(EntryRef {
-        seq,
-        timestamp_ns: le_u64(buf, 16) as i64,
-        kind: le_u16(buf, 24),
-        flags,
-        payload: &buf[ENTRY_HEADER..ENTRY_HEADER + len as usize],
+        seq: h.seq,
+        timestamp_ns: h.timestamp_ns,
+        kind: h.kind,
+        flags: h.flags,
+        payload,
         total_len: total,
     })
 }
@@ -129,22 +139,48 @@ pub fn parse(buf: &[u8], max_payload: u32) -> Parsed<'_> {
 /// not the bounds checks.
 #[inline]
 pub fn decode_verified(buf: &[u8]) -> Option<EntryRef<'_>> {
-    if buf.len() < ENTRY_HEADER {
-        return None;
-    }
-    let len = le_u32(buf, 4) as usize;
+    let (head, rest) = buf.split_first_chunk::<ENTRY_HEADER>()?;
+    let h = Head::read(head);
+    let len = h.len as usize;
     let total = encoded_len(len);
     if total > buf.len() {
         return None;
     }
     Some(EntryRef {
-        seq: le_u64(buf, 8),
-        timestamp_ns: le_u64(buf, 16) as i64,
-        kind: le_u16(buf, 24),
-        flags: le_u16(buf, 26),
-        payload: &buf[ENTRY_HEADER..ENTRY_HEADER + len],
+        seq: h.seq,
+        timestamp_ns: h.timestamp_ns,
+        kind: h.kind,
+        flags: h.flags,
+        payload: rest.get(..len)?,
         total_len: total,
     })
+}
+
+/// The fixed fields of an entry header (read from a whole header, so no field can be out
+/// of range).
+struct Head {
+    crc: u32,
+    len: u32,
+    seq: u64,
+    timestamp_ns: i64,
+    kind: u16,
+    flags: u16,
+    reserved: u32,
+}
+
+impl Head {
+    #[inline]
+    fn read(b: &[u8; ENTRY_HEADER]) -> Head {
+        Head {
+            crc: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            len: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            seq: u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
+            timestamp_ns: i64::from_le_bytes([b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23]]),
+            kind: u16::from_le_bytes([b[24], b[25]]),
+            flags: u16::from_le_bytes([b[26], b[27]]),
+            reserved: u32::from_le_bytes([b[28], b[29], b[30], b[31]]),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -153,7 +189,7 @@ mod tests {
 
     fn one(payload: &[u8]) -> Vec<u8> {
         let mut v = vec![0u8; encoded_len(payload.len())];
-        write(&mut v, 5, 1_700_000_000_000_000_000, 9, 0, payload);
+        assert!(write(&mut v, 5, 1_700_000_000_000_000_000, 9, 0, payload));
         v
     }
 
@@ -196,7 +232,7 @@ mod tests {
     fn non_zero_padding_is_rejected_even_under_a_valid_crc() {
         let mut v = one(b"0123456789");
         v[46] = 0x2f;
-        seal(&mut v);
+        assert!(seal(&mut v));
         assert_eq!(parse(&v, 1024), Parsed::Invalid("impossible field in a checksummed entry"));
     }
 

@@ -72,22 +72,32 @@ impl Header {
         b[32..40].copy_from_slice(&self.durable_end.to_le_bytes());
         b[40..48].copy_from_slice(&self.created_ns.to_le_bytes());
         b[48..52].copy_from_slice(&self.max_entry_size.to_le_bytes());
-        let crc_at = if version == VERSION_1 {
-            V1_LEN - 4
+        if version == VERSION_1 {
+            let crc = crc32fast::hash(&b[0..V1_LEN - 4]);
+            b[V1_LEN - 4..V1_LEN].copy_from_slice(&crc.to_le_bytes());
         } else {
             b[56..72].copy_from_slice(&self.journal_id.to_le_bytes());
-            SLOT_SIZE - 4
-        };
-        let crc = crc32fast::hash(&b[0..crc_at]);
-        b[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
+            let crc = crc32fast::hash(&b[0..SLOT_SIZE - 4]);
+            b[SLOT_SIZE - 4..SLOT_SIZE].copy_from_slice(&crc.to_le_bytes());
+        }
         b
     }
 
     pub fn decode(b: &[u8], slot: usize) -> Result<Header, SlotError> {
-        if b.len() < SLOT_SIZE {
+        let Some(b) = b.first_chunk::<SLOT_SIZE>() else {
             return Err(SlotError::Damaged("header slot truncated"));
-        }
-        let b = &b[..SLOT_SIZE];
+        };
+        // `b` holds a whole slot, so every field below lies inside it.
+        let (Some(version), Some(slot_index), Some(header_size)) =
+            (le_u16(b, 8), le_u16(b, 10), le_u32(b, 12))
+        else {
+            return Err(SlotError::Damaged("header slot truncated"));
+        };
+        let (Some(first_seq), Some(generation), Some(durable_end), Some(created_ns), Some(max_entry_size)) =
+            (le_u64(b, 16), le_u64(b, 24), le_u64(b, 32), le_u64(b, 40), le_u32(b, 48))
+        else {
+            return Err(SlotError::Damaged("header slot truncated"));
+        };
         if b.iter().all(|&x| x == 0) {
             return Err(SlotError::Empty);
         }
@@ -96,8 +106,10 @@ impl Header {
         }
         // The unverified version field only picks the CRC to check; a damaged one fails
         // it. An unknown version whose slot passes either layout's CRC is a newer format.
-        let crc_ok = |at: usize| crc32fast::hash(&b[0..at]) == le_u32(b, at);
-        let version = le_u16(b, 8);
+        let crc_ok = |at: usize| match (b.get(0..at), le_u32(b, at)) {
+            (Some(covered), Some(crc)) => crc32fast::hash(covered) == crc,
+            _ => false,
+        };
         let v2 = version == VERSION;
         if version != VERSION && version != VERSION_1 {
             if crc_ok(V1_LEN - 4) || crc_ok(SLOT_SIZE - 4) {
@@ -108,20 +120,20 @@ impl Header {
         if !crc_ok(if v2 { SLOT_SIZE - 4 } else { V1_LEN - 4 }) {
             return Err(SlotError::Damaged("header checksum mismatch"));
         }
-        if le_u16(b, 10) as usize != slot {
+        if slot_index as usize != slot {
             return Err(SlotError::Damaged("header slot index mismatch"));
         }
-        if le_u32(b, 12) as usize != HEADER_SIZE {
+        if header_size as usize != HEADER_SIZE {
             return Err(SlotError::Damaged("unexpected header size"));
         }
         let mut id = [0u8; 16];
         id.copy_from_slice(&b[56..72]);
         let h = Header {
-            first_seq: le_u64(b, 16),
-            generation: le_u64(b, 24),
-            durable_end: le_u64(b, 32),
-            created_ns: le_u64(b, 40) as i64,
-            max_entry_size: le_u32(b, 48),
+            first_seq,
+            generation,
+            durable_end,
+            created_ns: created_ns as i64,
+            max_entry_size,
             journal_id: if v2 { u128::from_le_bytes(id) } else { 0 },
         };
         let reserved_zero = if v2 {
@@ -165,8 +177,9 @@ pub struct HeaderChoice {
 
 /// Picks the valid slot with the highest generation.
 pub fn choose(page: &[u8]) -> Result<HeaderChoice, SlotError> {
-    let a = Header::decode(&page[SLOT_OFFSETS[0]..], 0);
-    let b = Header::decode(&page[SLOT_OFFSETS[1]..], 1);
+    // A page too short for a slot leaves it empty here, which decodes as truncated.
+    let a = Header::decode(page.get(SLOT_OFFSETS[0]..).unwrap_or_default(), 0);
+    let b = Header::decode(page.get(SLOT_OFFSETS[1]..).unwrap_or_default(), 1);
     let damage = |r: &Result<Header, SlotError>| match r {
         Err(SlotError::Damaged(why)) => Some(*why),
         Err(SlotError::BadMagic) => Some("header slot overwritten"),
@@ -280,7 +293,7 @@ mod tests {
         assert_eq!(&c.header.encode(0)[..64], &old[..]);
         assert!(c.header.encode(0)[64..].iter().all(|&x| x == 0));
         let v2 = sample().encode(0);
-        assert_eq!(le_u16(&v2, 8), VERSION);
+        assert_eq!(le_u16(&v2, 8), Some(VERSION));
         assert_eq!(Header::decode(&v2, 0).unwrap().journal_id, sample().journal_id);
     }
 

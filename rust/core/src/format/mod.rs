@@ -11,18 +11,18 @@ pub mod header;
 pub mod slots;
 pub mod tail;
 
-pub(crate) fn le_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
+// The readers return None when the field does not lie inside `b`; callers check the
+// length first, so the compiler folds these checks into theirs.
+pub(crate) fn le_u16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(*b.get(at..)?.first_chunk()?))
 }
 
-pub(crate) fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+pub(crate) fn le_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(*b.get(at..)?.first_chunk()?))
 }
 
-pub(crate) fn le_u64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
+pub(crate) fn le_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(*b.get(at..)?.first_chunk()?))
 }
 
 /// True when every byte is zero; written to vectorise (no early exit per byte).
@@ -35,7 +35,7 @@ pub(crate) fn nonzero_end(b: &[u8]) -> usize {
     let mut end = b.len();
     while end > 0 {
         let start = end.saturating_sub(4096);
-        let chunk = &b[start..end];
+        let Some(chunk) = b.get(start..end) else { break };
         if !all_zero(chunk) {
             let last = chunk.iter().rposition(|&x| x != 0).unwrap_or(0);
             return start + last + 1;

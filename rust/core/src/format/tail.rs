@@ -23,13 +23,13 @@ impl RawEntryHeader {
     pub fn read(buf: &[u8], at: usize) -> Option<RawEntryHeader> {
         let b = buf.get(at..at.checked_add(ENTRY_HEADER)?)?;
         Some(RawEntryHeader {
-            crc: le_u32(b, 0),
-            payload_len: le_u32(b, 4),
-            seq: le_u64(b, 8),
-            timestamp_ns: le_u64(b, 16) as i64,
-            kind: le_u16(b, 24),
-            flags: le_u16(b, 26),
-            reserved: le_u32(b, 28),
+            crc: le_u32(b, 0)?,
+            payload_len: le_u32(b, 4)?,
+            seq: le_u64(b, 8)?,
+            timestamp_ns: i64::from_le_bytes(le_u64(b, 16)?.to_le_bytes()),
+            kind: le_u16(b, 24)?,
+            flags: le_u16(b, 26)?,
+            reserved: le_u32(b, 28)?,
         })
     }
 
@@ -123,7 +123,7 @@ mod tests {
 
     fn entry(seq: u64, payload: &[u8]) -> Vec<u8> {
         let mut v = vec![0u8; encoded_len(payload.len())];
-        write(&mut v, seq, 9, 1, 0, payload);
+        assert!(write(&mut v, seq, 9, 1, 0, payload));
         v
     }
 

@@ -97,7 +97,11 @@ impl Journal {
             let read = loop {
                 match self.read_into(next, 65_536, &mut out) {
                     Ok(0) => break Ok(()),
-                    Ok(_) => next = out.seq[out.len() - 1] + 1,
+                    // A read that returned entries left the last one's seq in `out`.
+                    Ok(_) => match out.seq.last() {
+                        Some(&last) => next = last + 1,
+                        None => break Ok(()),
+                    },
                     Err(e) => break Err(e),
                 }
             };

@@ -22,7 +22,7 @@ use super::writer::Journal;
 use crate::atomic_file::{self, Place, Temp};
 use crate::error::{Error, Result};
 use crate::fork::LockFd;
-use crate::format::entry::{seal, FLAG_AFTER_GAP};
+use crate::format::entry::{seal, ENTRY_HEADER, FLAG_AFTER_GAP};
 use crate::format::header::{Header, HEADER_SIZE};
 use crate::options::{round_up, PAGE};
 use crate::sys;
@@ -96,7 +96,7 @@ impl Journal {
             if new_end as u64 > len {
                 sys::allocate(&file, &tmp, len, round_up(new_end as u64, PAGE))?;
             }
-            let delta = &st.map.bytes()[plan.end..st.write_pos];
+            let delta = mapped(&st, plan.end, st.write_pos, path)?;
             file.write_all_at(delta, (HEADER_SIZE + plan.end - plan.cut) as u64)
                 .map_err(|e| Error::io("write", &tmp, e))?;
             let header = Header {
@@ -176,9 +176,13 @@ fn copy_range(
     let mut buf = vec![0u8; 1 << 20];
     let mut off = from;
     while off < to {
-        let n = ((to - off) as usize).min(buf.len());
-        src.read_exact_at(&mut buf[..n], off).map_err(|e| Error::io("read", src_path, e))?;
-        dst.write_all_at(&buf[..n], at + (off - from)).map_err(|e| Error::io("write", dst_path, e))?;
+        let n = usize::try_from(to - off).unwrap_or(usize::MAX).min(buf.len());
+        // `n` is at most the buffer's length.
+        let Some(chunk) = buf.get_mut(..n) else {
+            return Err(Error::invalid(format!("internal error: a {n}-byte copy exceeds its buffer")));
+        };
+        src.read_exact_at(chunk, off).map_err(|e| Error::io("read", src_path, e))?;
+        dst.write_all_at(chunk, at + (off - from)).map_err(|e| Error::io("write", dst_path, e))?;
         off += n as u64;
     }
     Ok(())
@@ -218,14 +222,16 @@ fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Re
         write_fresh_header(&file, &tmp, &header)?;
         let mut at = HEADER_SIZE as u64;
         for (i, &(a, b)) in runs.iter().enumerate() {
-            file.write_all_at(&st.map.bytes()[a..b], at).map_err(|e| Error::io("write", &tmp, e))?;
+            file.write_all_at(mapped(st, a, b, path)?, at).map_err(|e| Error::io("write", &tmp, e))?;
             if i > 0 {
                 // A new run after the first follows a removed range.
                 let mut first = Vec::new();
-                let entry = &st.map.bytes()[a..a + st.entry_at(a).map_or(0, |e| e.total_len)];
+                let entry = mapped(st, a, a + st.entry_at(a).map_or(0, |e| e.total_len), path)?;
                 Error::reserve(&mut first, entry.len(), "an entry being copied")?;
                 first.extend_from_slice(entry);
-                mark_after_gap(&mut first);
+                if !mark_after_gap(&mut first) {
+                    return Err(Error::corruption(path, a as u64, "entry too short to carry flags"));
+                }
                 file.write_all_at(&first, at).map_err(|e| Error::io("write", &tmp, e))?;
             }
             at += (b - a) as u64;
@@ -244,11 +250,21 @@ fn compact_salvaged(st: &mut State, cut: usize, path: &Path, initial: u64) -> Re
     finish(st, path, dropped)
 }
 
-/// Sets FLAG_AFTER_GAP on an encoded entry and re-seals its CRC.
-fn mark_after_gap(entry: &mut [u8]) {
-    let flags = u16::from_le_bytes([entry[26], entry[27]]) | FLAG_AFTER_GAP;
-    entry[26..28].copy_from_slice(&flags.to_le_bytes());
-    seal(entry);
+/// Sets FLAG_AFTER_GAP on an encoded entry and re-seals its CRC; false (nothing changed)
+/// when `entry` is shorter than an entry header.
+fn mark_after_gap(entry: &mut [u8]) -> bool {
+    let Some(head) = entry.first_chunk_mut::<ENTRY_HEADER>() else { return false };
+    let flags = u16::from_le_bytes([head[26], head[27]]) | FLAG_AFTER_GAP;
+    head[26..28].copy_from_slice(&flags.to_le_bytes());
+    seal(entry)
+}
+
+/// The mapped bytes `[from, to)` of the journal being compacted: entries this handle
+/// verified or wrote, so inside the mapping (an error, never a panic, should that not hold).
+fn mapped<'a>(st: &'a State, from: usize, to: usize, path: &Path) -> Result<&'a [u8]> {
+    st.map.bytes().get(from..to).ok_or_else(|| {
+        Error::corruption(path, from as u64, format!("range {from}..{to} lies outside the mapped journal"))
+    })
 }
 
 /// Where the byte at old offset `o` (inside one of `runs`) lands in the compacted file.

@@ -31,10 +31,8 @@ impl SeqIndex {
     /// The indexed entry at or before `seq` (None when `seq` precedes every point).
     pub fn floor(&self, seq: u64) -> Option<Point> {
         let i = self.points.partition_point(|&(s, _, _)| s <= seq);
-        (i > 0).then(|| {
-            let (seq, offset, ordinal) = self.points[i - 1];
-            Point { seq, offset, ordinal }
-        })
+        let &(seq, offset, ordinal) = self.points.get(i.checked_sub(1)?)?;
+        Some(Point { seq, offset, ordinal })
     }
 
     /// After compaction dropped the `dropped` entries before offset `cut` and moved the

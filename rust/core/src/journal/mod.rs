@@ -49,6 +49,16 @@ pub struct Columns {
     pub data: Vec<u8>,
 }
 
+/// One entry of [`Columns`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row<'a> {
+    pub seq: u64,
+    pub kind: u16,
+    pub flags: u16,
+    pub timestamp_ns: i64,
+    pub payload: &'a [u8],
+}
+
 impl Default for Columns {
     fn default() -> Self {
         Columns {
@@ -113,8 +123,25 @@ impl Columns {
         self.data.clear();
     }
 
+    /// Entry `i`'s payload; empty when `i` is out of range ([`Columns::row`] tells).
     pub fn payload(&self, i: usize) -> &[u8] {
-        &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+        self.payload_checked(i).unwrap_or_default()
+    }
+
+    fn payload_checked(&self, i: usize) -> Option<&[u8]> {
+        let (&start, &end) = (self.offsets.get(i)?, self.offsets.get(i.checked_add(1)?)?);
+        self.data.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+    }
+
+    /// Entry `i` (None when `i` is out of range).
+    pub fn row(&self, i: usize) -> Option<Row<'_>> {
+        Some(Row {
+            seq: *self.seq.get(i)?,
+            kind: *self.kind.get(i)?,
+            flags: *self.flags.get(i)?,
+            timestamp_ns: *self.timestamp_ns.get(i)?,
+            payload: self.payload_checked(i)?,
+        })
     }
 
     /// Address and length in bytes of each column's unused capacity (where the next rows

@@ -118,10 +118,15 @@ impl MapPublish {
         }
         // SAFETY: fstat into a zeroed struct on a descriptor kept open while `lock` is held.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_size as usize >= len {
+        if unsafe { libc::fstat(fd, &mut st) } != 0 {
             return;
         }
-        let keep = (st.st_size as usize).div_ceil(PAGE) * PAGE;
+        // A size fstat reports is never negative; were it, nothing is known to be cut.
+        let Ok(size) = usize::try_from(st.st_size) else { return };
+        if size >= len {
+            return;
+        }
+        let keep = size.div_ceil(PAGE) * PAGE;
         if keep < len {
             // SAFETY: replaces pages of our own mapping (no reference into them outlives
             // the state lock, and every later call fails on `truncated`).

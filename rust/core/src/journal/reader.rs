@@ -17,7 +17,6 @@ use super::Columns;
 use crate::error::{Error, Result};
 use crate::format::entry::{encoded_len, parse, Parsed, ENTRY_HEADER, FLAG_AFTER_GAP, MAX_PAYLOAD_LIMIT};
 use crate::format::header::{self, HEADER_SIZE};
-use crate::format::le_u32;
 use crate::sys;
 use memmap2::{MmapOptions, MmapRaw};
 use std::fs::File;
@@ -210,7 +209,7 @@ impl JournalReader {
         if head.iter().all(|&b| b == 0) {
             return Ok(Step::NothingYet);
         }
-        let len = le_u32(&head, 4);
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
         if len > self.max_payload {
             return Ok(Step::Incomplete);
         }
@@ -224,9 +223,14 @@ impl JournalReader {
             Error::reserve(&mut self.scratch, more, "an entry being read")?;
             self.scratch.resize(total, 0);
         }
-        let scratch = &mut self.scratch[..total];
-        copy_out(&self.map, self.pos + 4, &mut scratch[4..]);
-        scratch[0..4].copy_from_slice(&crc.to_le_bytes());
+        let Some(scratch) = self.scratch.get_mut(..total) else {
+            return Err(Error::OutOfMemory { bytes: total, what: "an entry being read" });
+        };
+        let Some((crc_field, body)) = scratch.split_first_chunk_mut::<4>() else {
+            return Ok(Step::Incomplete);
+        };
+        copy_out(&self.map, self.pos + 4, body);
+        *crc_field = crc.to_le_bytes();
         match parse(scratch, self.max_payload) {
             Parsed::Entry(e)
                 if e.seq == self.next_seq || (e.flags & FLAG_AFTER_GAP != 0 && e.seq > self.next_seq) =>
@@ -339,7 +343,7 @@ fn map_file(file: &File, path: &Path) -> Result<MmapRaw> {
 fn read_crc(map: &MmapRaw, at: usize) -> u32 {
     // SAFETY: `at + 4 <= map.len()` (checked by the caller); the word may be written
     // concurrently by another process, hence the volatile read.
-    let v = unsafe { std::ptr::read_volatile(map.as_ptr().add(at) as *const [u8; 4]) };
+    let v = unsafe { std::ptr::read_volatile(map.as_ptr().add(at).cast::<[u8; 4]>()) };
     u32::from_le_bytes(v)
 }
 

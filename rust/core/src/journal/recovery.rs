@@ -185,8 +185,8 @@ pub(crate) fn resync(buf: &[u8], from: usize, min_seq: u64, max: u32) -> Option<
     let mut off = from.next_multiple_of(ALIGN);
     while off + ENTRY_HEADER <= buf.len() {
         // A live entry's seq field (bytes 8..16) is never zero.
-        if le_u64(buf, off + 8) != 0 {
-            if let Parsed::Entry(e) = parse(&buf[off..], max) {
+        if le_u64(buf, off + 8).is_some_and(|seq| seq != 0) {
+            if let Parsed::Entry(e) = parse(buf.get(off..).unwrap_or_default(), max) {
                 if e.seq >= min_seq {
                     return Some((off, e.seq));
                 }
@@ -200,7 +200,8 @@ pub(crate) fn resync(buf: &[u8], from: usize, min_seq: u64, max: u32) -> Option<
 /// How many entries with consecutive seqs follow from `off`.
 fn count_chain(buf: &[u8], mut off: usize, mut seq: u64, max: u32) -> u64 {
     let mut n = 0;
-    while let Parsed::Entry(e) = parse(&buf[off..], max) {
+    // Past the end of `buf` there is nothing, which parses as empty.
+    while let Parsed::Entry(e) = parse(buf.get(off..).unwrap_or_default(), max) {
         if e.seq != seq {
             break;
         }

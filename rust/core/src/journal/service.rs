@@ -139,7 +139,7 @@ impl Pool {
             work: Condvar::new(),
             finished: Condvar::new(),
         }));
-        let mine_ptr = mine as *const Pool as *mut Pool;
+        let mine_ptr = std::ptr::from_ref::<Pool>(mine).cast_mut();
         match CURRENT.compare_exchange(seen, mine_ptr, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => mine,
             // Another thread of this process installed its pool first: use that one (ours,

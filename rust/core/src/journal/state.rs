@@ -154,11 +154,13 @@ impl State {
 
     /// Writes a new header generation into the slot not holding the current one.
     pub fn write_header(&mut self, durable_end: usize) {
-        let slot = 1 - self.header_slot;
+        let (slot, at) = if self.header_slot == 0 { (1, SLOT_OFFSETS[1]) } else { (0, SLOT_OFFSETS[0]) };
         let h =
             Header { generation: self.header.generation + 1, durable_end: durable_end as u64, ..self.header };
-        let at = SLOT_OFFSETS[slot];
-        self.map.bytes_mut()[at..at + SLOT_SIZE].copy_from_slice(&h.encode(slot));
+        // The mapping always covers the header page (no shorter file is opened); were it
+        // not to, the header held here stays the one on disk.
+        let Some(dst) = self.map.bytes_mut().get_mut(at..at + SLOT_SIZE) else { return };
+        dst.copy_from_slice(&h.encode(slot));
         self.header = h;
         self.header_slot = slot;
         self.header_written = std::time::Instant::now();
@@ -167,7 +169,7 @@ impl State {
     /// The entry at `off`, which must lie in the verified region.
     #[inline]
     pub fn entry_at(&self, off: usize) -> Option<EntryRef<'_>> {
-        entry::decode_verified(&self.map.bytes()[off..self.write_pos])
+        entry::decode_verified(self.map.bytes().get(off..self.write_pos)?)
     }
 
     /// `off`, or the end of the skipped damaged range starting there.
@@ -177,7 +179,7 @@ impl State {
             return off;
         }
         match self.skipped.binary_search_by_key(&off, |r| r.0) {
-            Ok(i) => self.skipped[i].1,
+            Ok(i) => self.skipped.get(i).map_or(off, |r| r.1),
             Err(_) => off,
         }
     }

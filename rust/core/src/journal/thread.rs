@@ -25,13 +25,13 @@ impl Thread {
     pub fn spawn(name: &CStr, body: Body) -> io::Result<Thread> {
         extern "C" fn start(arg: *mut c_void) -> *mut c_void {
             // SAFETY: `arg` is the Box leaked by `spawn` for this thread alone.
-            let body = unsafe { Box::from_raw(arg as *mut Body) };
+            let body = unsafe { Box::from_raw(arg.cast::<Body>()) };
             // Unwinding must not cross this C frame; the body's callers catch their
             // tasks' panics, so there is nothing left to report.
             let _ = std::panic::catch_unwind(AssertUnwindSafe(body));
             std::ptr::null_mut()
         }
-        let arg = Box::into_raw(Box::new(body)) as *mut c_void;
+        let arg = Box::into_raw(Box::new(body)).cast::<c_void>();
         // SAFETY: an integer or a pointer, set by pthread_create before use.
         let mut id: libc::pthread_t = unsafe { std::mem::zeroed() };
         // SAFETY: the attribute object is initialised before use and destroyed after;
@@ -46,7 +46,7 @@ impl Thread {
         };
         if rc != 0 {
             // SAFETY: no thread took `arg`.
-            drop(unsafe { Box::from_raw(arg as *mut Body) });
+            drop(unsafe { Box::from_raw(arg.cast::<Body>()) });
             return Err(io::Error::from_raw_os_error(rc));
         }
         // SAFETY: `id` is a live thread of ours. A name is cosmetic: failure is ignored.

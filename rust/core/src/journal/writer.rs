@@ -95,10 +95,14 @@ impl Journal {
         let data_end = (sys::data_end(&file, map.len() as u64) as usize).clamp(HEADER_SIZE, map.len());
         map.will_need(data_end);
         let choice = header::choose(map.bytes()).map_err(|e| header_error(&path, e))?;
-        let found = scan(&map.bytes()[..data_end], &choice.header, opts.recovery, &path)?;
+        // `data_end` is clamped to the mapping above.
+        let found =
+            scan(map.bytes().get(..data_end).unwrap_or_default(), &choice.header, opts.recovery, &path)?;
         if found.dirty_end > found.end {
             // Stale bytes past the new end would be misread after the next append.
-            map.bytes_mut()[found.end..found.dirty_end].fill(0);
+            if let Some(stale) = map.bytes_mut().get_mut(found.end..found.dirty_end) {
+                stale.fill(0);
+            }
         }
         let publish = MapPublish::new(cfg!(target_os = "linux"));
         publish.set(map.base(), map.len(), std::os::unix::io::AsRawFd::as_raw_fd(&file), false);
@@ -216,7 +220,10 @@ impl Journal {
             let pos = st.reserve(total, self.shared.opts.growth_step, &self.shared.path)?;
             let seq = st.next_seq;
             let ts = timestamp_ns.unwrap_or_else(crate::wall_clock_ns);
-            entry::write(&mut st.map.bytes_mut()[pos..pos + total], seq, ts, kind, flags, payload);
+            if !entry::write(reserved(&mut st, pos, total, &self.shared.path)?, seq, ts, kind, flags, payload)
+            {
+                return Err(outside_reserved(pos, total, &self.shared.path));
+            }
             st.commit(pos, total, seq, flags & FLAG_CHECKPOINT != 0);
             Appended { seq, epoch: st.epoch, end: pos + total }
         };
@@ -253,7 +260,9 @@ impl Journal {
             for p in payloads {
                 let n = entry::encoded_len(p.len());
                 let seq = st.next_seq;
-                entry::write(&mut st.map.bytes_mut()[pos..pos + n], seq, ts, kind, 0, p);
+                if !entry::write(reserved(&mut st, pos, n, &self.shared.path)?, seq, ts, kind, 0, p) {
+                    return Err(outside_reserved(pos, n, &self.shared.path));
+                }
                 st.commit(pos, n, seq, false);
                 pos += n;
             }
@@ -473,4 +482,16 @@ impl Drop for Journal {
         }
         let _ = self.close();
     }
+}
+/// The bytes `pos..pos + len` of the mapping, which `State::reserve` made room for (an
+/// error, never a panic, should that ever not hold; nothing was written then).
+fn reserved<'a>(st: &'a mut State, pos: usize, len: usize, path: &Path) -> Result<&'a mut [u8]> {
+    st.map.bytes_mut().get_mut(pos..pos.saturating_add(len)).ok_or_else(|| outside_reserved(pos, len, path))
+}
+
+fn outside_reserved(pos: usize, len: usize, path: &Path) -> Error {
+    Error::invalid(format!(
+        "internal error: an entry of {len} bytes at offset {pos} does not fit the space reserved in {}",
+        path.display()
+    ))
 }

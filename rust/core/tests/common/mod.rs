@@ -1,4 +1,5 @@
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_core::{Journal, JournalOptions, RecoveryMode};
 use std::path::{Path, PathBuf};
