@@ -1,0 +1,23 @@
+"""pinnacle's security layer: a credential vault, a tamper-evident audit journal.
+
+Needs the ``security`` extra (``pip install 'pinnacle[security]'``: cryptography,
+argon2-cffi, pyrage); without it the first cryptographic operation raises
+:class:`~pinnacle.errors.MissingDependencyError` naming the extra. See README
+"Security" and docs/security.md.
+"""
+
+from __future__ import annotations
+
+from pinnacle.errors import CredentialNotFoundError, VaultError
+from pinnacle.security._vault_format import KdfParams
+from pinnacle.security.secret import Credentials, Secret
+from pinnacle.security.vault import CredentialVault
+
+__all__ = [
+    "CredentialNotFoundError",
+    "CredentialVault",
+    "Credentials",
+    "KdfParams",
+    "Secret",
+    "VaultError",
+]
