@@ -8,16 +8,26 @@ argon2-cffi, pyrage); without it the first cryptographic operation raises
 
 from __future__ import annotations
 
-from pinnacle.errors import CredentialNotFoundError, VaultError
+from pinnacle.errors import AuditError, CredentialNotFoundError, VaultError
+from pinnacle.security._audit_record import AUDIT_KIND, Record
+from pinnacle.security._audit_verify import AuditProblem, AuditReport
 from pinnacle.security._vault_format import KdfParams
+from pinnacle.security.audit import AuditLog, verify_file
 from pinnacle.security.secret import Credentials, Secret
 from pinnacle.security.vault import CredentialVault
 
 __all__ = [
+    "AUDIT_KIND",
+    "AuditError",
+    "AuditLog",
+    "AuditProblem",
+    "AuditReport",
     "CredentialNotFoundError",
     "CredentialVault",
     "Credentials",
     "KdfParams",
+    "Record",
     "Secret",
     "VaultError",
+    "verify_file",
 ]

@@ -20,13 +20,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinnacle.errors import CredentialNotFoundError, InvalidArgumentError, VaultError
 from pinnacle.paths import fsync_dir, make_private_dir, write_atomic
+from pinnacle.security import _events
 from pinnacle.security import _vault_format as fmt
 from pinnacle.security._vault_format import KdfParams
 from pinnacle.security.secret import Credentials, Secret
+
+if TYPE_CHECKING:
+    from pinnacle.security.audit import AuditLog
 
 _log = logging.getLogger("pinnacle.security")
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -61,6 +65,7 @@ class CredentialVault:
     _entries: dict[str, dict[str, Secret]]
     _audit_key: bytearray
     _audit_head: dict[str, Any] | None
+    _audit: AuditLog | None
 
     def __init__(self, *_a: object, **_k: object) -> None:
         raise TypeError("use CredentialVault.create(path, password) or CredentialVault.open(path, password)")
@@ -82,16 +87,23 @@ class CredentialVault:
         }
         self._audit_key = bytearray(bytes.fromhex(doc["audit_key"]))
         self._audit_head = doc.get("audit_head")
+        self._audit = None
         return self
 
     # ------------------------------------------------------------------ opening
     @classmethod
     def create(
-        cls, path: str | os.PathLike[str], password: str, *, kdf: KdfParams | None = None
+        cls,
+        path: str | os.PathLike[str],
+        password: str,
+        *,
+        kdf: KdfParams | None = None,
+        audit: AuditLog | None = None,
     ) -> CredentialVault:
         """Creates an empty vault at ``path`` (refused if the file exists). Missing parent
         directories are created with mode 0700; the file is 0600. ``kdf`` overrides the
-        Argon2id costs (lower them only in tests)."""
+        Argon2id costs (lower them only in tests). ``audit`` receives ``vault.create`` and
+        every later event (see :meth:`attach_audit`)."""
         p = Path(os.fspath(path))
         pw = _password_bytes(password)
         kdf = kdf if kdf is not None else KdfParams()
@@ -104,20 +116,28 @@ class CredentialVault:
         salt = fmt.new_salt()
         key = fmt.derive_key(pw, salt, kdf)
         doc = {"format": _DOC_FORMAT, "entries": {}, "audit_key": os.urandom(32).hex(), "audit_head": None}
+        audit = _events.check_audit(audit)
         vault = cls._new(p, key, kdf, salt, doc, b"")
         with vault._write_lock():
             if p.exists():
                 raise _fail(p, "a file already exists there; open it, or remove it first")
             vault._store(expect_absent=True)
         _log.info("created credential vault %s", p)
+        vault._audit = audit
+        vault._event("vault.create", {})
         return vault
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], password: str) -> CredentialVault:
+    def open(
+        cls, path: str | os.PathLike[str], password: str, *, audit: AuditLog | None = None
+    ) -> CredentialVault:
         """Opens the vault at ``path``. Raises VaultError for a wrong password or a file
-        that was modified, truncated or written by a newer pinnacle; never writes."""
+        that was modified, truncated or written by a newer pinnacle; never writes.
+        ``audit`` (keyed from a key file: the vault's own audit key is not readable
+        before it is open) records the unlock, failed or not; see :meth:`attach_audit`."""
         p = Path(os.fspath(path))
         pw = _password_bytes(password)
+        audit = _events.check_audit(audit)
         try:
             raw = p.read_bytes()
         except FileNotFoundError:
@@ -128,15 +148,37 @@ class CredentialVault:
         key = fmt.derive_key(pw, header.salt, header.kdf)
         try:
             doc = _parse_doc(fmt.unseal(key, header, raw, str(p)))
-        except VaultError:
+        except VaultError as e:
             _log.warning("credential vault %s: unlock failed", p)
+            _events.record(
+                audit, "vault.unlock", {"vault": str(p), "result": "failed", "error": str(e)}, "vault"
+            )
             raise
         except ValueError as e:  # authenticated but malformed: written by a broken writer
             raise _fail(p, f"the decrypted document is malformed: {e}") from None
         if stat.S_IMODE(os.stat(p).st_mode) & 0o077:
             _log.warning("%s is readable by group or others: chmod 600 it", p)
         _log.info("opened credential vault %s", p)
-        return cls._new(p, key, header.kdf, header.salt, doc, raw)
+        vault = cls._new(p, key, header.kdf, header.salt, doc, raw)
+        if audit is not None:
+            vault.attach_audit(audit)
+        return vault
+
+    def attach_audit(self, audit: AuditLog) -> None:
+        """Records this vault's events in ``audit`` from now on (``vault.unlock`` now,
+        then ``vault.read``, ``vault.set``, ``vault.delete``, ``vault.passwd``: names and
+        field names only, never a value)."""
+        from pinnacle.security.audit import AuditLog
+
+        if not isinstance(audit, AuditLog):
+            raise InvalidArgumentError(f"audit must be an AuditLog, not {type(audit).__name__}")
+        with self._mutex:
+            self._check_open()
+            self._audit = audit
+        self._event("vault.unlock", {"result": "ok"})
+
+    def _event(self, event: str, detail: dict[str, Any]) -> None:
+        _events.record(self._audit, event, {"vault": str(self._path), **detail}, "vault")
 
     # ------------------------------------------------------------------ reading
     @property
@@ -170,7 +212,9 @@ class CredentialVault:
                 e = CredentialNotFoundError(f"{self._path}: no credentials named {name!r}")
                 e.path = str(self._path)
                 raise e
-            return Credentials(name, {f: Secret(s.reveal()) for f, s in fields.items()})
+            creds = Credentials(name, {f: Secret(s.reveal()) for f, s in fields.items()})
+        self._event("vault.read", {"name": name, "fields": sorted(creds)})
+        return creds
 
     def __contains__(self, name: object) -> bool:
         with self._mutex:
@@ -205,6 +249,7 @@ class CredentialVault:
                     self._entries[name] = old
                 raise
         _log.info("credential vault %s: stored %r", self._path, name)
+        self._event("vault.set", {"name": name, "fields": sorted(new)})
 
     def delete(self, name: str) -> None:
         """Removes the credentials ``name``; CredentialNotFoundError if there are none."""
@@ -224,6 +269,7 @@ class CredentialVault:
         for s in old.values():
             s.wipe()
         _log.info("credential vault %s: deleted %r", self._path, name)
+        self._event("vault.delete", {"name": name})
 
     def change_password(self, old: str, new: str, *, kdf: KdfParams | None = None) -> None:
         """Re-encrypts the vault under ``new`` with a fresh salt (and ``kdf``'s costs if
@@ -231,22 +277,34 @@ class CredentialVault:
         old_pw, new_pw = _password_bytes(old, "old password"), _password_bytes(new, "new password")
         if kdf is not None and not isinstance(kdf, KdfParams):
             raise InvalidArgumentError(f"kdf must be a KdfParams, not {type(kdf).__name__}")
+        # Events are recorded outside the write lock: recording may store the audit chain
+        # head in this vault, which takes the lock again.
         with self._mutex, self._write_lock():
             self._check_open()
-            if not hmac.compare_digest(fmt.derive_key(old_pw, self._salt, self._kdf), bytes(self._key)):
-                _log.warning("credential vault %s: password change refused (wrong old password)", self._path)
-                raise _fail(self._path, "the old password is wrong; nothing was changed")
-            prev = (self._key, self._salt, self._kdf)
-            self._kdf = kdf if kdf is not None else self._kdf
-            self._salt = fmt.new_salt()
-            self._key = bytearray(fmt.derive_key(new_pw, self._salt, self._kdf))
-            try:
-                self._store()
-            except BaseException:
-                self._key, self._salt, self._kdf = prev
-                raise
-        _wipe(prev[0])
+            refused = not hmac.compare_digest(fmt.derive_key(old_pw, self._salt, self._kdf), bytes(self._key))
+            if not refused:
+                prev = self._change_key(new_pw, kdf)
+        if refused:
+            _log.warning("credential vault %s: password change refused (wrong old password)", self._path)
+            self._event("vault.passwd", {"result": "refused: wrong old password"})
+            raise _fail(self._path, "the old password is wrong; nothing was changed")
+        _wipe(prev)
         _log.info("credential vault %s: password changed", self._path)
+        self._event("vault.passwd", {"result": "ok"})
+
+    def _change_key(self, new_pw: bytes, kdf: KdfParams | None) -> bytearray:
+        """Stores the vault under a key from ``new_pw`` and a fresh salt; returns the old
+        key (to wipe). Call with the write lock held."""
+        prev = (self._key, self._salt, self._kdf)
+        self._kdf = kdf if kdf is not None else self._kdf
+        self._salt = fmt.new_salt()
+        self._key = bytearray(fmt.derive_key(new_pw, self._salt, self._kdf))
+        try:
+            self._store()
+        except BaseException:
+            self._key, self._salt, self._kdf = prev
+            raise
+        return prev[0]
 
     # ------------------------------------------------------------------ audit support
     def audit_key(self) -> bytes:
