@@ -239,7 +239,9 @@ def test_vault_events_are_audited_without_secrets(tmp_path: Path) -> None:
     assert b"SECRET" not in raw and b"AK-" not in raw
 
 
-def test_audit_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_audit_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from pinnacle.cli import main
 
     path = tmp_path / "audit.journal"

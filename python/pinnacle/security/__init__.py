@@ -1,4 +1,5 @@
-"""pinnacle's security layer: a credential vault, a tamper-evident audit journal.
+"""pinnacle's security layer: a credential vault, a tamper-evident audit journal, rate
+limits that survive restarts.
 
 Needs the ``security`` extra (``pip install 'pinnacle[security]'``: cryptography,
 argon2-cffi, pyrage); without it the first cryptographic operation raises
@@ -11,8 +12,10 @@ from __future__ import annotations
 from pinnacle.errors import AuditError, CredentialNotFoundError, VaultError
 from pinnacle.security._audit_record import AUDIT_KIND, Record
 from pinnacle.security._audit_verify import AuditProblem, AuditReport
+from pinnacle.security._ratelimit_policy import SlidingWindow, TokenBucket
 from pinnacle.security._vault_format import KdfParams
 from pinnacle.security.audit import AuditLog, verify_file
+from pinnacle.security.ratelimit import RateLimiter
 from pinnacle.security.secret import Credentials, Secret
 from pinnacle.security.vault import CredentialVault
 
@@ -26,8 +29,11 @@ __all__ = [
     "CredentialVault",
     "Credentials",
     "KdfParams",
+    "RateLimiter",
     "Record",
     "Secret",
+    "SlidingWindow",
+    "TokenBucket",
     "VaultError",
     "verify_file",
 ]
