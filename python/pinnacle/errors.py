@@ -121,6 +121,12 @@ class CredentialNotFoundError(VaultError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class BackupError(SecurityError):
+    """An encrypted backup could not be created, decrypted, checked or restored: wrong
+    passphrase or key, a damaged or incomplete file, no consistent copy. ``path`` names
+    the file or directory concerned."""
+
+
 class AuditError(SecurityError):
     """The audit journal could not be opened or written (its last record fails its MAC:
     wrong key or a tampered tail). ``path`` names the journal."""
@@ -128,6 +134,7 @@ class AuditError(SecurityError):
 
 __all__ = [
     "AuditError",
+    "BackupError",
     "CorruptionError",
     "CredentialNotFoundError",
     "EntriesCompactedError",
