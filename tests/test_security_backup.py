@@ -212,6 +212,80 @@ def test_backup_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("ok ")
     assert main(["backup", "restore", out, str(tmp_path / "r"), "--identity-file", str(key)]) == 0
     assert state(tmp_path / "r") == state(data)
+    with PersistenceManager(data, maintenance=False) as pm:
+        pm.order_book("BTC-USD").add_order(999, "buy", 50, 1)
+    out2 = str(tmp_path / "b2.age")
+    argv = ["backup", "create", str(data), out2, "--recipient", RECIPIENT, "--base", out]
+    assert main(argv) == 2  # reading an X25519 base needs its identity
+    assert "--base-identity-file" in capsys.readouterr().err
+    assert main([*argv, "--base-identity-file", str(key)]) == 0
+    assert '"kind": "incremental"' in capsys.readouterr().out
+    assert main(["backup", "restore", out, out2, str(tmp_path / "r2"), "--identity-file", str(key)]) == 0
+    assert state(tmp_path / "r2") == state(data)
     (tmp_path / "bad.age").write_bytes(b"age-encryption.org/v1\n garbage")
     assert main(["backup", "verify", str(tmp_path / "bad.age"), "--identity-file", str(key)]) == 1
     assert "cannot decrypt" in capsys.readouterr().err
+
+
+def test_incremental_chain_restores_each_state(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_data(data, 100)
+    (data / "notes.txt").write_text("v1")
+    (data / "gone.txt").write_text("deleted later")
+    full = create_backup(data, tmp_path / "0.age", recipients=[RECIPIENT])
+    states = [state(data)]
+    with PersistenceManager(data, maintenance=False) as pm:  # more entries, a new snapshot
+        book = pm.order_book("BTC-USD")
+        for i in range(1000, 1100):
+            book.add_order(i, "buy", 80, 1)
+        pm.snapshot("BTC-USD")
+        book.cancel_order(1005)
+    (data / "notes.txt").write_text("v2")
+    (data / "gone.txt").unlink()
+    inc1 = create_backup(
+        data, tmp_path / "1.age", recipients=[RECIPIENT], base=tmp_path / "0.age", base_identities=IDS
+    )
+    states.append(state(data))
+    with PersistenceManager(data, maintenance=False) as pm:  # a new symbol
+        pm.order_book("SOL-USD").add_order(1, "sell", 20, 3)
+    inc2 = create_backup(
+        data, tmp_path / "2.age", recipients=[RECIPIENT], base=tmp_path / "1.age", base_identities=IDS
+    )
+    states.append(state(data))
+
+    assert full.kind == "full" and inc1.kind == inc2.kind == "incremental"
+    assert inc1.deleted == ["gone.txt"] and "notes.txt" in inc1.files
+    assert "journals/ETH-USD.journal" not in inc1.files  # unchanged journal: no full copy
+    btc = "journals/BTC-USD.journal"
+    assert inc1.entries[btc] == [full.streams[btc] + 1, inc1.streams[btc]]
+    assert inc1.bytes_plain < full.bytes_plain / 2
+    assert "journals/SOL-USD.journal" in inc2.files  # new journal: whole
+    paths = [tmp_path / f"{k}.age" for k in range(3)]
+    for k in range(3):
+        restore_backup(paths[: k + 1], tmp_path / f"r{k}", identities=IDS)
+        assert state(tmp_path / f"r{k}") == states[k]
+    assert (tmp_path / "r1" / "notes.txt").read_text() == "v2" and not (tmp_path / "r1" / "gone.txt").exists()
+    with pytest.raises(BackupError, match="comes next"):
+        restore_backup([paths[0], paths[2]], tmp_path / "bad", identities=IDS)  # a skipped increment
+    with pytest.raises(BackupError, match="comes next"):
+        restore_backup([paths[1]], tmp_path / "bad2", identities=IDS)  # an increment alone
+
+
+def test_incremental_after_compaction_copies_the_journal_whole(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_data(data, 50)
+    create_backup(data, tmp_path / "0.age", recipients=[RECIPIENT])
+    with PersistenceManager(data, maintenance=False) as pm:
+        book = pm.order_book("BTC-USD")
+        for i in range(1000, 1050):
+            book.add_order(i, "buy", 80, 1)
+        pm.snapshot("BTC-USD")
+        journal = pm.get_journal("BTC-USD")
+        assert journal is not None
+        journal.compact(journal.last_seq)  # the base's last entries are gone from the file
+    inc = create_backup(
+        data, tmp_path / "1.age", recipients=[RECIPIENT], base=tmp_path / "0.age", base_identities=IDS
+    )
+    assert "journals/BTC-USD.journal" in inc.files and "journals/BTC-USD.journal" not in inc.entries
+    restore_backup([tmp_path / "0.age", tmp_path / "1.age"], tmp_path / "r", identities=IDS)
+    assert state(tmp_path / "r") == state(data)

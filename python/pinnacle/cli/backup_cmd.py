@@ -33,15 +33,30 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("data", type=Path, metavar="DATA")
     c.add_argument("out", type=Path, metavar="OUT")
     c.add_argument("--recipient", action="append", default=[], metavar="AGE1...", help="X25519 recipient")
+    c.add_argument("--base", type=Path, metavar="BACKUP", help="incremental: only what changed since BACKUP")
+    c.add_argument(
+        "--base-identity-file",
+        type=Path,
+        metavar="FILE",
+        help="age identities to read --base (X25519 backups)",
+    )
     c.set_defaults(run=run_create)
     for name, help_ in (
         ("verify", "decrypt and check a backup (manifest, checksums) without restoring it"),
         ("restore", "restore a backup into NEWDIR (must not exist or be empty)"),
     ):
         s = bsub.add_parser(name, help=help_, description=help_)
-        s.add_argument("backup", type=Path, metavar="BACKUP")
         if name == "restore":
+            s.add_argument(
+                "backups",
+                type=Path,
+                nargs="+",
+                metavar="BACKUP",
+                help="a full backup, then its increments in order",
+            )
             s.add_argument("new_dir", type=Path, metavar="NEWDIR")
+        else:
+            s.add_argument("backup", type=Path, metavar="BACKUP")
         s.add_argument("--identity-file", type=Path, metavar="FILE", help="age identities (X25519 backups)")
         s.set_defaults(run=run_verify if name == "verify" else run_restore)
 
@@ -73,6 +88,7 @@ def _identities(path: Path) -> list[str]:
 def _summary(info: Any) -> str:
     return json.dumps(
         {
+            "kind": info.kind,
             "files": len(info.files),
             "bytes": info.bytes_plain,
             "streams": info.streams,
@@ -87,7 +103,14 @@ def run_create(args: argparse.Namespace) -> int:
 
     if not args.data.is_dir():
         raise UsageError(f"{args.data}: no such directory")
-    info = create_backup(args.data, args.out, **_keys(args, confirm=True))
+    keys = _keys(args, confirm=True)
+    if args.base is not None:
+        keys["base"] = args.base
+        if args.base_identity_file is not None:
+            keys["base_identities"] = _identities(args.base_identity_file)
+        elif "recipients" in keys:
+            raise UsageError("--base of an X25519 backup needs --base-identity-file to read it")
+    info = create_backup(args.data, args.out, **keys)
     print(f"wrote {args.out}: {_summary(info)}")
     return EXIT_OK
 
@@ -105,6 +128,6 @@ def run_restore(args: argparse.Namespace) -> int:
     """``pinnacle backup restore``."""
     from pinnacle.security.backup import restore_backup
 
-    info = restore_backup(args.backup, args.new_dir, **_keys(args, confirm=False))
-    print(f"restored {args.backup} into {args.new_dir}: {_summary(info)}")
+    info = restore_backup(args.backups, args.new_dir, **_keys(args, confirm=False))
+    print(f"restored {' + '.join(map(str, args.backups))} into {args.new_dir}: {_summary(info)}")
     return EXIT_OK

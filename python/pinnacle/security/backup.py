@@ -19,6 +19,7 @@ The archive is a tar with ``manifest.json`` first (format, time, every file's si
 SHA-256, each journal's recorded seq), encrypted with age to a passphrase (scrypt) or to
 X25519 recipients, and written with :func:`pinnacle.paths.write_atomic`: a crash leaves no
 ``OUT`` or a complete one. The archive is built in memory: a backup must fit in RAM.
+With ``base=`` the backup is incremental (``_backup_incremental``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from pinnacle._core import Journal
-from pinnacle.errors import BackupError, CorruptionError, InvalidArgumentError
+from pinnacle.errors import BackupError, CorruptionError, InvalidArgumentError, PinnacleError
 from pinnacle.paths import make_private_dir, write_atomic
+from pinnacle.security import _backup_incremental as inc
 from pinnacle.security._deps import require
 
 _log = logging.getLogger("pinnacle.security")
@@ -65,7 +67,22 @@ class BackupInfo:
     files: dict[str, dict[str, Any]]
     streams: dict[str, int] = field(default_factory=dict)
     """Journal (relative path) -> recorded seq: the backup holds its entries up to it."""
+    journal_ids: dict[str, str | None] = field(default_factory=dict)
+    """Journal -> its identity (None for a format-1 journal)."""
+    state: dict[str, str] = field(default_factory=dict)
+    """Every non-journal file of the backed-up directory -> its SHA-256 (an incremental
+    backup's archive holds only those that changed)."""
+    kind: str = "full"
+    """``full`` or ``incremental``."""
+    base_sha256: str | None = None
+    """An incremental backup's base: the SHA-256 of the base backup file."""
+    deleted: list[str] = field(default_factory=list)
+    """Files of the base that no longer exist (incremental)."""
+    entries: dict[str, list[int]] = field(default_factory=dict)
+    """Journal -> [first, last] seq held as entries after the base (incremental)."""
     bytes_plain: int = 0
+    file_sha256: str = ""
+    """The SHA-256 of the backup file itself (what a later increment names as its base)."""
 
 
 def _walk(root: Path) -> Iterator[tuple[str, Path]]:
@@ -93,16 +110,17 @@ def _copy(src: Path, dst: Path) -> bool:
     return True
 
 
-def _stage(data: Path, staging: Path) -> dict[str, int]:
+def _stage(data: Path, staging: Path) -> dict[str, tuple[int, int, str | None]]:
+    """Copies ``data`` into ``staging``; journal -> (first seq, recorded seq, identity)."""
     files = list(_walk(data))
     for rel, p in files:
         if not rel.endswith(".journal"):
             _copy(p, staging / rel)
-    streams: dict[str, int] = {}
+    streams: dict[str, tuple[int, int, str | None]] = {}
     for rel, p in files:
         if rel.endswith(".journal") and _copy(p, staging / rel):
             with Journal(staging / rel, recovery="point_in_time") as j:
-                streams[rel] = j.last_seq
+                streams[rel] = (j.first_seq, j.last_seq, j.journal_id)
     return streams
 
 
@@ -143,10 +161,16 @@ def create_backup(
     *,
     passphrase: str | None = None,
     recipients: Sequence[str] = (),
+    base: str | os.PathLike[str] | None = None,
+    base_identities: Sequence[str] = (),
 ) -> BackupInfo:
     """Writes an encrypted backup of ``data_dir`` to ``out`` (module docstring). Refuses
-    an existing ``out``."""
+    an existing ``out``. With ``base`` (an earlier backup of the same directory, read
+    with ``passphrase`` or ``base_identities``) it is incremental: only what changed."""
     _check_keys(passphrase, recipients)
+    prior: BackupInfo | None = None
+    if base is not None:
+        prior, _ = read_backup(base, passphrase=passphrase, identities=base_identities)
     data, dest = Path(os.fspath(data_dir)), Path(os.fspath(out))
     if not data.is_dir():
         raise InvalidArgumentError(f"{data}: not a directory")
@@ -167,12 +191,8 @@ def create_backup(
                     raise _fail(data, f"no consistent copy after {_ATTEMPTS} attempts: {e}") from None
                 _log.warning("backup of %s: staged copy not recoverable (%s); copying again", data, e)
                 shutil.rmtree(staging / "data")
-        info = BackupInfo(time.time_ns(), str(data.resolve()), {}, streams)
-        for rel, p in _walk(staging / "data"):
-            body = p.read_bytes()
-            info.files[rel] = {"size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
-            info.bytes_plain += len(body)
-        plain = _tar(staging / "data", info)
+        info, members = _contents(staging / "data", str(data.resolve()), streams, prior)
+        plain = _tar(info, members)
         write_atomic(dest, _encrypt(plain, passphrase, recipients))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -205,19 +225,60 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _tar(root: Path, info: BackupInfo) -> bytes:
+def _contents(
+    root: Path, source: str, streams: dict[str, tuple[int, int, str | None]], prior: BackupInfo | None
+) -> tuple[BackupInfo, dict[str, bytes]]:
+    """The manifest and the archive members of the staged directory ``root``: every
+    file, or (``prior`` given) only what changed since that backup."""
+    info = BackupInfo(time.time_ns(), source, {}, {r: s[1] for r, s in streams.items()})
+    info.journal_ids = {r: s[2] for r, s in streams.items()}
+    members: dict[str, bytes] = {}
+    present: set[str] = set()
+    for rel, p in _walk(root):
+        present.add(rel)
+        if rel in streams and prior is not None and rel in prior.streams:
+            first, last, jid = streams[rel]
+            b_seq = prior.streams[rel]
+            if inc.can_continue(b_seq, prior.journal_ids.get(rel), jid, first, last):
+                blob, _ = inc.encode_entries(p, b_seq + 1)
+                members[rel + inc.ENTRIES_SUFFIX] = blob
+                info.entries[rel] = [b_seq + 1, last]
+                continue
+        body = p.read_bytes()
+        digest = hashlib.sha256(body).hexdigest()
+        if rel not in streams:
+            info.state[rel] = digest
+            if prior is not None and prior.state.get(rel) == digest:
+                continue
+        members[rel] = body
+    if prior is not None:
+        info.kind, info.base_sha256 = "incremental", prior.file_sha256
+        info.deleted = sorted((set(prior.state) | set(prior.streams)) - present)
+    for rel, body in members.items():
+        info.files[rel] = {"size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+        info.bytes_plain += len(body)
+    return info, members
+
+
+def _tar(info: BackupInfo, members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     manifest = {
         "format": FORMAT,
+        "kind": info.kind,
         "created_ns": info.created_ns,
         "source": info.source,
+        "base_sha256": info.base_sha256,
         "streams": info.streams,
+        "journal_ids": info.journal_ids,
+        "state": info.state,
+        "deleted": info.deleted,
+        "entries": info.entries,
         "files": info.files,
     }
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         _add(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
-        for rel in info.files:
-            _add(tar, f"data/{rel}", (root / rel).read_bytes())
+        for rel, body in members.items():
+            _add(tar, f"data/{rel}", body)
     return buf.getvalue()
 
 
@@ -249,7 +310,9 @@ def read_backup(
         raise _fail(
             p, f"cannot decrypt (wrong passphrase or key, or a damaged or incomplete file): {e}"
         ) from None
-    return _check_archive(p, plain)
+    info, files = _check_archive(p, plain)
+    info.file_sha256 = hashlib.sha256(blob).hexdigest()
+    return info, files
 
 
 def _check_archive(p: Path, plain: bytes) -> tuple[BackupInfo, dict[str, bytes]]:
@@ -268,6 +331,10 @@ def _check_archive(p: Path, plain: bytes) -> tuple[BackupInfo, dict[str, bytes]]
         if doc.get("format") != FORMAT:
             raise ValueError(f"manifest format {doc.get('format')!r}, this pinnacle reads {FORMAT}")
         info = BackupInfo(doc["created_ns"], doc["source"], doc["files"], doc["streams"])
+        info.journal_ids, info.state, info.kind = doc["journal_ids"], doc["state"], doc["kind"]
+        info.base_sha256, info.deleted, info.entries = doc["base_sha256"], doc["deleted"], doc["entries"]
+        if info.kind not in ("full", "incremental") or (info.kind == "incremental") != bool(info.base_sha256):
+            raise ValueError(f"inconsistent backup kind {info.kind!r}")
         files: dict[str, bytes] = {}
         for name, body in contents.items():
             rel = name.removeprefix("data/")
@@ -286,26 +353,48 @@ def _check_archive(p: Path, plain: bytes) -> tuple[BackupInfo, dict[str, bytes]]
 
 
 def restore_backup(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     new_dir: str | os.PathLike[str],
     *,
     passphrase: str | None = None,
     identities: Sequence[str] = (),
 ) -> BackupInfo:
     """Checks the backup, then writes its files into ``new_dir`` (which must not exist,
-    or be empty): directories 0700, files 0600. Recovering ``new_dir`` then gives the
-    state at each stream's recorded seq."""
-    info, files = read_backup(path, passphrase=passphrase, identities=identities)
+    or be empty): directories 0700, files 0600. ``path`` may be a chain: a full backup
+    then its increments, in order (each must name the previous one as its base).
+    Recovering ``new_dir`` then gives the state at each stream's recorded seq."""
+    chain = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if not chain:
+        raise InvalidArgumentError("no backup given")
     dest = Path(os.fspath(new_dir))
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise InvalidArgumentError(f"{dest} exists and is not an empty directory")
+    read = [read_backup(p, passphrase=passphrase, identities=identities) for p in chain]
+    for k, (info, _) in enumerate(read):
+        want = "full" if k == 0 else "incremental"
+        if info.kind != want or (k and info.base_sha256 != read[k - 1][0].file_sha256):
+            raise _fail(Path(os.fspath(chain[k])), f"is not the {want} backup that comes next in this chain")
     make_private_dir(dest)
+    for p, (info, files) in zip(chain, read, strict=True):
+        try:
+            _apply(dest, info, files)
+        except (ValueError, PinnacleError) as e:
+            raise _fail(Path(os.fspath(p)), f"cannot be applied: {e}") from None
+        _log.info("restored %s into %s (%d files)", p, dest, len(files))
+    return read[-1][0]
+
+
+def _apply(dest: Path, info: BackupInfo, files: dict[str, bytes]) -> None:
+    for rel in info.deleted:
+        (dest / rel).unlink(missing_ok=True)
     for rel, body in files.items():
-        target = dest / rel
-        make_private_dir(target.parent)
-        write_atomic(target, body)
-    _log.info("restored %s into %s (%d files)", path, dest, len(files))
-    return info
+        journal = rel.removesuffix(inc.ENTRIES_SUFFIX)
+        if journal in info.entries and rel != journal:
+            first, last = info.entries[journal]
+            inc.apply_entries(dest / journal, body, first, last)
+            continue
+        make_private_dir((dest / rel).parent)
+        write_atomic(dest / rel, body)
 
 
 __all__ = ["BackupError", "BackupInfo", "create_backup", "read_backup", "restore_backup"]
