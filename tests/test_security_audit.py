@@ -220,6 +220,9 @@ def test_vault_events_are_audited_without_secrets(tmp_path: Path) -> None:
     vault.delete("binance")
     with pytest.raises(VaultError, match="wrong password"):
         CredentialVault.open(vp, "pw", audit=audit)
+    (tmp_path / "junk.vault").write_bytes(b"not a vault")
+    with pytest.raises(VaultError, match="bad magic"):
+        CredentialVault.open(tmp_path / "junk.vault", "pw", audit=audit)
     events = [(r.event, r.detail.get("result"), r.detail.get("fields")) for r in audit.records()]
     assert events == [
         ("vault.unlock", "ok", None),
@@ -229,11 +232,12 @@ def test_vault_events_are_audited_without_secrets(tmp_path: Path) -> None:
         ("vault.passwd", "ok", None),
         ("vault.delete", None, None),
         ("vault.unlock", "failed", None),
+        ("vault.unlock", "failed", None),
     ]
     assert audit.verify().ok
     audit.close()
     head = vault.audit_head()
-    assert head is not None and head["n"] == 6
+    assert head is not None and head["n"] == 7
     vault.close()
     raw = (tmp_path / "audit.journal").read_bytes()
     assert b"SECRET" not in raw and b"AK-" not in raw

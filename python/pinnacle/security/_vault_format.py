@@ -22,9 +22,11 @@ tampered header cannot make opening allocate more than MAX_MEMORY_KIB or run for
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from pinnacle.errors import InvalidArgumentError, VaultError
 from pinnacle.security._deps import require
@@ -41,6 +43,7 @@ KEY_SIZE = 32
 MAX_MEMORY_KIB = 1 << 20  # 1 GiB
 MAX_TIME_COST = 64
 MAX_PARALLELISM = 16
+DOC_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,19 @@ def unseal(key: bytes, header: Header, data: bytes, path: str) -> bytes:
         e.path = path
         raise e from None
     return pt
+
+
+def parse_doc(pt: bytes) -> dict[str, Any]:
+    """The decrypted JSON document; ValueError if it is not a format-1 vault document."""
+    doc = json.loads(pt.decode("utf-8"))
+    if not isinstance(doc, dict) or doc.get("format") != DOC_FORMAT:
+        raise ValueError("not a format-1 vault document")
+    entries = doc.get("entries")
+    if not isinstance(entries, dict) or not all(
+        isinstance(fs, dict) and all(isinstance(v, str) for v in fs.values()) for fs in entries.values()
+    ):
+        raise ValueError("'entries' must map names to objects of strings")
+    ak = doc.get("audit_key")
+    if not isinstance(ak, str) or len(ak) != 64:
+        raise ValueError("'audit_key' must be 64 hex digits")
+    return doc

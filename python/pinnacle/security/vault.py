@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger("pinnacle.security")
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _FIELD_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
-_DOC_FORMAT = 1
 
 
 def _password_bytes(password: object, what: str = "password") -> bytes:
@@ -115,7 +114,7 @@ class CredentialVault:
             _log.warning("%s has mode %o: a vault's directory should be private (chmod 700)", p.parent, mode)
         salt = fmt.new_salt()
         key = fmt.derive_key(pw, salt, kdf)
-        doc = {"format": _DOC_FORMAT, "entries": {}, "audit_key": os.urandom(32).hex(), "audit_head": None}
+        doc = {"format": fmt.DOC_FORMAT, "entries": {}, "audit_key": os.urandom(32).hex(), "audit_head": None}
         audit = _events.check_audit(audit)
         vault = cls._new(p, key, kdf, salt, doc, b"")
         with vault._write_lock():
@@ -144,10 +143,10 @@ class CredentialVault:
             raise _fail(p, "no vault there (create one with 'pinnacle vault init')") from None
         except OSError as e:
             raise _fail(p, f"cannot read the vault: {e.strerror or e}") from None
-        header = fmt.parse_header(raw, str(p))
-        key = fmt.derive_key(pw, header.salt, header.kdf)
         try:
-            doc = _parse_doc(fmt.unseal(key, header, raw, str(p)))
+            header = fmt.parse_header(raw, str(p))
+            key = fmt.derive_key(pw, header.salt, header.kdf)
+            doc = fmt.parse_doc(fmt.unseal(key, header, raw, str(p)))
         except VaultError as e:
             _log.warning("credential vault %s: unlock failed", p)
             _events.record(
@@ -411,7 +410,7 @@ class CredentialVault:
                     "reopen it (nothing was written)",
                 )
         doc = {
-            "format": _DOC_FORMAT,
+            "format": fmt.DOC_FORMAT,
             "entries": {n: {f: s.reveal() for f, s in fs.items()} for n, fs in self._entries.items()},
             "audit_key": self._audit_key.hex(),
             "audit_head": self._audit_head,
@@ -425,21 +424,6 @@ def _check_name(name: object) -> str:
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InvalidArgumentError(f"invalid credential name {name!r}: use 1 to 64 of A-Z a-z 0-9 . _ -")
     return name
-
-
-def _parse_doc(pt: bytes) -> dict[str, Any]:
-    doc = json.loads(pt.decode("utf-8"))
-    if not isinstance(doc, dict) or doc.get("format") != _DOC_FORMAT:
-        raise ValueError("not a format-1 vault document")
-    entries = doc.get("entries")
-    if not isinstance(entries, dict) or not all(
-        isinstance(fs, dict) and all(isinstance(v, str) for v in fs.values()) for fs in entries.values()
-    ):
-        raise ValueError("'entries' must map names to objects of strings")
-    ak = doc.get("audit_key")
-    if not isinstance(ak, str) or len(ak) != 64:
-        raise ValueError("'audit_key' must be 64 hex digits")
-    return doc
 
 
 def _wipe(buf: bytearray) -> None:
