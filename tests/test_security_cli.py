@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,25 @@ def test_vault_commands(
     assert run(monkeypatch, capsys, ["vault", "list", "--vault", vault])[1] == ""
     code, _, err = run(monkeypatch, capsys, ["vault", "get", "--vault", vault, "binance"])
     assert code == 1 and "no credentials named 'binance'" in err
+
+
+def test_vault_commands_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vault = str(tmp_path / "credentials.vault")
+    audit = ["--audit", str(tmp_path / "audit.journal")]
+    monkeypatch.setenv("PINNACLE_MASTER_PASSWORD", PW)
+    assert run(monkeypatch, capsys, ["vault", "init", "--vault", vault, *audit, *LOW_KDF])[0] == 0
+    assert (
+        run(monkeypatch, capsys, ["vault", "set", "--vault", vault, *audit, "k", "api_key"], "V-1\n")[0] == 0
+    )
+    assert run(monkeypatch, capsys, ["vault", "get", "--vault", vault, *audit, "k", "--reveal"])[0] == 0
+    code, out, _ = run(monkeypatch, capsys, ["audit", "verify", "--journal", audit[1], "--vault", vault])
+    assert code == 0 and '"records": 5' in out
+    code, out, _ = run(monkeypatch, capsys, ["audit", "tail", "--journal", audit[1]])
+    events = [json.loads(line)["event"] for line in out.splitlines()]
+    assert events == ["vault.create", "vault.unlock", "vault.set", "vault.unlock", "vault.read"]
+    assert "V-1" not in out
 
 
 def test_vault_without_password_or_terminal_refuses(

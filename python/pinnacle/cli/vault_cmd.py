@@ -12,6 +12,8 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,9 @@ def add_parsers(sub: Any) -> None:
         c: argparse.ArgumentParser = vsub.add_parser(name, help=help_, description=help_)
         c.add_argument(
             "--vault", type=Path, default=DEFAULT_VAULT, metavar="PATH", help=f"default {DEFAULT_VAULT}"
+        )
+        c.add_argument(
+            "--audit", type=Path, metavar="PATH", help="record the vault's events in this audit journal"
         )
         c.set_defaults(run=run)
         return c
@@ -70,10 +75,20 @@ def read_password(env: str, prompt: str, *, confirm: bool = False) -> str:
     return value
 
 
-def _open(args: argparse.Namespace) -> Any:
-    from pinnacle.security import CredentialVault
+@contextmanager
+def _open(args: argparse.Namespace, password: str | None = None) -> Iterator[Any]:
+    """The open vault; with ``--audit PATH`` its events are recorded there (keyed with
+    the vault's audit key, chain head stored in the vault)."""
+    from pinnacle.security import AuditLog, CredentialVault
 
-    return CredentialVault.open(args.vault, read_password(MASTER_ENV, "Master password: "))
+    pw = password if password is not None else read_password(MASTER_ENV, "Master password: ")
+    with CredentialVault.open(args.vault, pw) as vault:
+        if args.audit is None:
+            yield vault
+            return
+        with AuditLog(args.audit, key=vault.audit_key(), vault=vault) as log:
+            vault.attach_audit(log)
+            yield vault
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -87,7 +102,12 @@ def run_init(args: argparse.Namespace) -> int:
         parallelism=args.kdf_parallelism or d.parallelism,
     )
     pw = read_password(MASTER_ENV, "New master password: ", confirm=True)
-    CredentialVault.create(args.vault, pw, kdf=kdf).close()
+    with CredentialVault.create(args.vault, pw, kdf=kdf) as vault:
+        if args.audit is not None:
+            from pinnacle.security import AuditLog
+
+            with AuditLog(args.audit, key=vault.audit_key(), vault=vault) as log:
+                log.record("vault.create", actor="pinnacle vault init", detail={"vault": str(args.vault)})
     print(
         f"created {args.vault} (Argon2id {kdf.memory_kib} KiB, {kdf.time_cost} passes, "
         f"{kdf.parallelism} lanes)"
@@ -139,9 +159,7 @@ def run_delete(args: argparse.Namespace) -> int:
 def run_passwd(args: argparse.Namespace) -> int:
     """``pinnacle vault passwd``."""
     old = read_password(MASTER_ENV, "Current master password: ")
-    from pinnacle.security import CredentialVault
-
-    with CredentialVault.open(args.vault, old) as v:
+    with _open(args, old) as v:
         v.change_password(old, read_password(NEW_MASTER_ENV, "New master password: ", confirm=True))
     print(f"changed the master password of {args.vault}")
     return EXIT_OK
