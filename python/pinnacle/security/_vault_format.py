@@ -48,7 +48,7 @@ DOC_FORMAT = 1
 
 @dataclass(frozen=True)
 class KdfParams:
-    """Argon2id cost parameters. The default (64 MiB, 2 passes, 2 lanes) took 0.46 to
+    """Argon2id cost parameters. The default (64 MiB, 2 passes, 2 lanes) took 0.35 to
     0.58 s on the 2-core AMD EPYC VM pinnacle is developed on (loaded by other builds);
     lower values are for tests only. A file records its own costs."""
 
