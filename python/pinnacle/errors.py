@@ -104,8 +104,44 @@ class GridMismatchError(CorruptionError):
     them was changed, and prices would be rescaled. Recovery refuses."""
 
 
+class MissingDependencyError(PinnacleError, ImportError):
+    """An optional part of pinnacle needs a package that is not installed; the message
+    names it and the extra that brings it (``pip install 'pinnacle[security]'``)."""
+
+
+class SecurityError(PinnacleError):
+    """Root of the security layer's errors (:mod:`pinnacle.security`)."""
+
+
+class VaultError(SecurityError):
+    """A credential vault could not be opened or changed: wrong password, a file that
+    was modified, truncated or written by a newer pinnacle, a vault changed by another
+    process. ``path`` names the vault. Nothing on disk was changed."""
+
+
+class CredentialNotFoundError(VaultError, KeyError):
+    """The vault holds no credentials under that name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class BackupError(SecurityError):
+    """An encrypted backup could not be created, decrypted, checked or restored: wrong
+    passphrase or key, a damaged or incomplete file, no consistent copy. ``path`` names
+    the file or directory concerned."""
+
+
+class AuditError(SecurityError):
+    """The audit journal could not be opened or written (its last record fails its MAC:
+    wrong key or a tampered tail). ``path`` names the journal."""
+
+
 __all__ = [
+    "AuditError",
+    "BackupError",
     "CorruptionError",
+    "CredentialNotFoundError",
     "EntriesCompactedError",
     "ForeignSnapshotError",
     "ForkedHandleError",
@@ -115,8 +151,11 @@ __all__ = [
     "JournalLockedError",
     "JournalPoisonedError",
     "MetaChecksumError",
+    "MissingDependencyError",
     "OrderBookError",
     "PinnacleError",
     "PinnacleIOError",
+    "SecurityError",
     "UnsupportedFormatError",
+    "VaultError",
 ]

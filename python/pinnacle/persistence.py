@@ -26,7 +26,7 @@ import time
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinnacle._core import Journal, OrderBook, canonical_grid
 from pinnacle._lifecycle import Resources, maintenance_loop
@@ -35,8 +35,19 @@ from pinnacle._recovery import RecoveryInfo, recover_symbol
 from pinnacle._symbols import GridValue, Managed, create_symbol, on_disk
 from pinnacle.config import PersistenceConfig
 from pinnacle.errors import ForkedHandleError, InvalidArgumentError, JournalClosedError
-from pinnacle.paths import DataLayout, DirectoryLock, SymbolMeta, as_pinnacle_io, validate_symbol
+from pinnacle.paths import (
+    DataDirectoryLockedError,
+    DataLayout,
+    DirectoryLock,
+    SymbolMeta,
+    as_pinnacle_io,
+    validate_symbol,
+)
+from pinnacle.security import _events as audit_events
 from pinnacle.snapshots import SnapshotFile, SnapshotManager
+
+if TYPE_CHECKING:
+    from pinnacle.security import AuditLog
 
 _log = logging.getLogger("pinnacle.persistence")
 logging.getLogger("pinnacle").addHandler(logging.NullHandler())
@@ -70,6 +81,11 @@ class PersistenceManager:
     parent's. The child's copies of the directory lock and journal descriptors are closed
     at the fork, so a live child never keeps the parent from reopening the directory.
 
+    ``audit`` (a :class:`pinnacle.security.AuditLog`, owned by the caller) receives the
+    security events: ``persistence.open`` (and ``config.change`` when the configuration
+    differs from the previous open's), ``datadir.lock_refused``, ``recovery.run`` with
+    its result and ``recovery.repair``.
+
     A manager dropped without it is released when it is collected, and one still alive at
     interpreter exit has its journals flushed and closed then (both logged as a warning).
 
@@ -86,8 +102,10 @@ class PersistenceManager:
         config: PersistenceConfig | Mapping[str, Any] | None = None,
         *,
         maintenance: bool = True,
+        audit: AuditLog | None = None,
     ) -> None:
         """Opens (and locks) the persistence directory; see the class docstring."""
+        self._audit = audit_events.check_audit(audit)
         if config is None:
             cfg = PersistenceConfig()
         elif isinstance(config, PersistenceConfig):
@@ -122,6 +140,9 @@ class PersistenceManager:
         try:
             layout.create()
             dir_lock = DirectoryLock(layout.lock_file)
+        except DataDirectoryLockedError as e:
+            audit_events.lock_refused(self._audit, self._data_dir, e)
+            raise
         except OSError as e:  # read-only mount, a file in the way, no permission...
             raise as_pinnacle_io(e, "open the persistence directory", self._data_dir) from e
         try:
@@ -134,6 +155,7 @@ class PersistenceManager:
             raise
         res.dir_lock = dir_lock
         self._layout = layout
+        audit_events.opened(self._audit, self._data_dir, cfg.to_dict())
         weakref.finalize(self, res.finalize)  # also runs at interpreter exit
         if maintenance:
             res.thread = threading.Thread(
@@ -214,7 +236,7 @@ class PersistenceManager:
                 _log.warning("Ignoring %r in %s: not a valid symbol name", name, self._layout.root)
             self._layout.check_case(found)
             recovered: list[str] = []
-            errors: list[Exception] = []
+            errors: dict[str, Exception] = {}
             for s in sorted(found):
                 if s in self._books or not on_disk(self._layout, s):
                     continue
@@ -222,14 +244,15 @@ class PersistenceManager:
                     m, self._last_recovery[s] = recover_symbol(self._layout, self._config, s)
                 except Exception as e:
                     _log.error("Recovery of %s failed: %s", s, e)
-                    errors.append(e)
+                    errors[s] = e
                     continue
                 self._books[s] = m
                 self._recovered[s] = m.book
                 recovered.append(s)
-            if errors:
-                raise errors[0]
             ms = (time.perf_counter() - t0) * 1e3
+            audit_events.recovery(self._audit, self._layout.root, self._last_recovery, recovered, errors, ms)
+            if errors:
+                raise next(iter(errors.values()))
             if recovered:
                 orders = sum(self._books[s].book.order_count for s in recovered)
                 _log.info("Recovered %d order books (%d orders) in %.1f ms", len(recovered), orders, ms)
@@ -262,8 +285,7 @@ class PersistenceManager:
                     book = OrderBook(symbol, _or(tick_size, "0.01"), _or(lot_size, "1"))
                     m = Managed(book, SymbolMeta(symbol, book.tick_size, book.lot_size))
                 elif on_disk(self._layout, symbol):
-                    m, self._last_recovery[symbol] = recover_symbol(self._layout, self._config, symbol)
-                    self._recovered[symbol] = m.book
+                    m = self._recover_one(self._layout, symbol)
                 else:
                     m = create_symbol(
                         self._layout, self._config, symbol, _or(tick_size, "0.01"), _or(lot_size, "1")
@@ -276,6 +298,20 @@ class PersistenceManager:
                     f"persisted tick_size={m.meta.tick_size}, lot_size={m.meta.lot_size}"
                 )
             return m.book
+
+    def _recover_one(self, layout: DataLayout, symbol: str) -> Managed:
+        """Recovers one symbol on first use (the caller holds the lock), audited."""
+        t0 = time.perf_counter()
+        try:
+            m, self._last_recovery[symbol] = recover_symbol(layout, self._config, symbol)
+        except Exception as e:
+            ms = (time.perf_counter() - t0) * 1e3
+            audit_events.recovery(self._audit, layout.root, {}, [], {symbol: e}, ms)
+            raise
+        self._recovered[symbol] = m.book
+        ms = (time.perf_counter() - t0) * 1e3
+        audit_events.recovery(self._audit, layout.root, self._last_recovery, [symbol], {}, ms)
+        return m
 
     def _check_case(self, symbol: str) -> None:
         names = set(self._books) | (self._layout.symbols_on_disk()[0] if self._layout else set())

@@ -1,0 +1,82 @@
+"""Incremental backups: only what changed since a base backup.
+
+An incremental archive holds the non-journal files whose SHA-256 differs from the base's
+(new snapshots, a rewritten vault...), the names of those deleted since, and for each
+journal the entries after the base's recorded seq (``REL.entries``) — or the whole
+journal when it cannot continue the base's copy (another journal identity, or entries
+the base needs were compacted away). ``base_sha256`` names the exact base file, so a
+chain (full, incremental, incremental...) can only be restored in order.
+
+``REL.entries`` is a sequence of ``seq u64 | kind u16 | timestamp_ns i64 | length u32 |
+payload`` (little-endian); kind 0 is a checkpoint. Restoring appends them to the
+journal restored from the base and checks that each gets its recorded seq.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+from pinnacle._core import Journal
+
+ENTRIES_SUFFIX = ".entries"
+_ENTRY = struct.Struct("<QHqI")
+CHECKPOINT_KIND = 0
+
+
+def encode_entries(journal_path: Path, from_seq: int) -> tuple[bytes, int]:
+    """The entries of the journal at ``journal_path`` from ``from_seq`` on, and the last
+    seq included (``from_seq - 1`` if none)."""
+    out = bytearray()
+    last = from_seq - 1
+    with Journal(journal_path) as j:
+        if j.last_seq >= from_seq:
+            for e in j.read(from_seq):
+                out += _ENTRY.pack(e.seq, e.kind, e.timestamp_ns, len(e.payload))
+                out += e.payload
+                last = e.seq
+    return bytes(out), last
+
+
+def decode_entries(blob: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    """(seq, kind, timestamp_ns, payload) of each entry in ``blob``; ValueError if it is
+    malformed."""
+    pos = 0
+    while pos < len(blob):
+        if pos + _ENTRY.size > len(blob):
+            raise ValueError("truncated entry header")
+        seq, kind, ts, n = _ENTRY.unpack_from(blob, pos)
+        pos += _ENTRY.size
+        if pos + n > len(blob):
+            raise ValueError(f"entry {seq} is truncated")
+        yield seq, kind, ts, blob[pos : pos + n]
+        pos += n
+
+
+def can_continue(
+    base_seq: int, base_id: str | None, journal_id: str | None, first_seq: int, last_seq: int
+) -> bool:
+    """True if a journal can be backed up as entries after ``base_seq``: same identity,
+    nothing the base lacks compacted away, and not shorter than the base's copy."""
+    return (
+        base_id is not None and base_id == journal_id and first_seq <= base_seq + 1 and last_seq >= base_seq
+    )
+
+
+def apply_entries(journal_path: Path, blob: bytes, from_seq: int, to_seq: int) -> None:
+    """Appends the entries of ``blob`` to the restored journal, which must end at
+    ``from_seq - 1``; ValueError if a seq does not come out as recorded."""
+    with Journal(journal_path) as j:
+        if j.next_seq != from_seq:
+            raise ValueError(
+                f"{journal_path.name} ends at seq {j.last_seq}, the increment starts at {from_seq}"
+            )
+        for seq, kind, ts, payload in decode_entries(blob):
+            got = j.checkpoint(payload) if kind == CHECKPOINT_KIND else j.append(kind, payload, ts)
+            if got != seq:
+                raise ValueError(f"{journal_path.name}: entry {seq} was restored as seq {got}")
+        if j.last_seq != to_seq:
+            raise ValueError(
+                f"{journal_path.name} ends at seq {j.last_seq} after the increment, not {to_seq}"
+            )
