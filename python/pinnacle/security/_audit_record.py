@@ -1,7 +1,7 @@
 """The audit journal's record format and its MAC chain.
 
-Each record is one journal entry of kind :data:`AUDIT_KIND` (48, in the 48..63 range kept
-for the security layer) whose payload is::
+Each record is one journal entry of kind :data:`AUDIT_KIND` (``audit.record`` in the
+entry-kind registry, 512, in the audit range) whose payload is::
 
     mac (32 bytes) | prev (32 bytes) | body (UTF-8 JSON, keys sorted, no whitespace)
 
@@ -25,9 +25,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pinnacle._core import entry_kinds
 from pinnacle.errors import InvalidArgumentError
 
-AUDIT_KIND = 48
+AUDIT_KIND = entry_kinds()["audit.record"]
 MAC_SIZE = 32
 ZERO_MAC = bytes(MAC_SIZE)
 DOMAIN = b"pinnacle-audit-v1\x00"

@@ -1,7 +1,7 @@
 """RateLimiter: token-bucket and sliding-window limits per key whose consumption survives
 restarts, so a crash loop cannot hand out a fresh budget.
 
-Every granted acquisition is appended to a pinnacle journal (kinds 49..53) before
+Every granted acquisition is appended to a pinnacle journal (the registry's ``ratelimit.*`` kinds) before
 :meth:`RateLimiter.try_acquire` returns True; the journal syncs on an interval
 (``sync_interval_ms``), so appends stay cheap. Opening replays the journal with the same
 pure state functions the live limiter uses (``_ratelimit_policy``): the recovered state is
@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pinnacle._core import Journal
+from pinnacle._core import Journal, entry_kinds
 from pinnacle.errors import InvalidArgumentError
 from pinnacle.paths import make_private_dir
 from pinnacle.security import _events
@@ -50,11 +50,12 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("pinnacle.security")
 
-KIND_CONSUME = 49
-KIND_OPEN = 50
-KIND_CLOSE = 51
-KIND_SNAPSHOT = 52
-KIND_EXHAUST = 53
+_KINDS = entry_kinds()
+KIND_CONSUME = _KINDS["ratelimit.consume"]
+KIND_OPEN = _KINDS["ratelimit.open"]
+KIND_CLOSE = _KINDS["ratelimit.close"]
+KIND_SNAPSHOT = _KINDS["ratelimit.snapshot"]
+KIND_EXHAUST = _KINDS["ratelimit.exhaust"]
 _CONSUME = struct.Struct("<qI")
 MAX_KEY_BYTES = 256
 MAX_COST = 2**32 - 1

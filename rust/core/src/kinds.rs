@@ -26,6 +26,18 @@ pub const SIM_REPRICE_INTENT: u16 = 18;
 pub const SIM_ABORT: u16 = 19;
 /// Simulator ledger: everything folded into one record (the ledger is compacted to it).
 pub const SIM_STATE: u16 = 20;
+/// Audit journal (`pinnacle.security.audit`): one HMAC-chained security event.
+pub const AUDIT_RECORD: u16 = 512;
+/// Rate limiter (`pinnacle.security.ratelimit`): budget consumed under a key.
+pub const RATE_CONSUME: u16 = 768;
+/// Rate limiter: a process opened the limiter (boot id, pid, time).
+pub const RATE_OPEN: u16 = 769;
+/// Rate limiter: the limiter was closed cleanly.
+pub const RATE_CLOSE: u16 = 770;
+/// Rate limiter: every key's state folded into one record (written before compaction).
+pub const RATE_SNAPSHOT: u16 = 771;
+/// Rate limiter: every key exhausted at a time (after an unclean shutdown on another boot).
+pub const RATE_EXHAUST: u16 = 772;
 
 /// One registered kind: its number, its name (shown by `inspect` and `verify`, and the
 /// key of `pinnacle._core.entry_kinds()`) and the range that owns it.
@@ -76,6 +88,12 @@ pub const REGISTERED: &[Kind] = &[
     Kind { kind: SIM_REPRICE_INTENT, name: "sim.reprice-intent", range: "sim" },
     Kind { kind: SIM_ABORT, name: "sim.abort", range: "sim" },
     Kind { kind: SIM_STATE, name: "sim.state", range: "sim" },
+    Kind { kind: AUDIT_RECORD, name: "audit.record", range: "audit" },
+    Kind { kind: RATE_CONSUME, name: "ratelimit.consume", range: "ratelimit" },
+    Kind { kind: RATE_OPEN, name: "ratelimit.open", range: "ratelimit" },
+    Kind { kind: RATE_CLOSE, name: "ratelimit.close", range: "ratelimit" },
+    Kind { kind: RATE_SNAPSHOT, name: "ratelimit.snapshot", range: "ratelimit" },
+    Kind { kind: RATE_EXHAUST, name: "ratelimit.exhaust", range: "ratelimit" },
 ];
 
 /// The registered kind `kind`, if any.
