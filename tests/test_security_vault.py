@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pinnacle import PinnacleError
+from pinnacle import PinnacleError, _core
 from pinnacle.errors import CredentialNotFoundError, InvalidArgumentError, VaultError
 from pinnacle.security import CredentialVault, KdfParams, Secret
 from pinnacle.security import _vault_format as fmt
@@ -166,20 +167,16 @@ def test_refuses_to_overwrite_another_writers_change(vault_path: Path) -> None:
     a.close()
 
 
-def test_fault_in_atomic_write_leaves_the_old_vault(
-    vault_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fault_in_atomic_write_leaves_the_old_vault(vault_path: Path) -> None:
     raw = make_vault(vault_path)
     v = CredentialVault.open(vault_path, PW)
-    real_fsync = os.fsync
-
-    def failing_fsync(fd: int) -> None:
-        raise OSError(5, "injected EIO")
-
-    monkeypatch.setattr(os, "fsync", failing_fsync)
-    with pytest.raises(OSError, match="injected"):
-        v.set("binance", api_key="new", api_secret="new")
-    monkeypatch.setattr(os, "fsync", real_fsync)
+    _core._inject_fault("fsync", errno.EIO, 1)  # the temp file's data sync, in the core's protocol
+    try:
+        with pytest.raises(OSError) as info:
+            v.set("binance", api_key="new", api_secret="new")
+    finally:
+        _core._clear_faults()
+    assert info.value.errno == errno.EIO
     assert vault_path.read_bytes() == raw
     assert sorted(os.listdir(vault_path.parent)) == [".credentials.vault.lock", "credentials.vault"]
     assert v.get("binance").api_key.reveal() == API_KEY  # rolled back in memory too
