@@ -68,7 +68,16 @@ impl OrderSlab {
         if nodes.try_reserve_exact(n.min(MAX_ORDERS)).is_err() {
             nodes = Vec::new();
         }
+        pinnacle_core::sys::advise_hugepages(&nodes);
         OrderSlab { nodes, free_head: NIL, len: 0 }
+    }
+
+    /// Starts loading node `idx` (a hint; out-of-range slots are ignored).
+    #[inline]
+    pub(crate) fn prefetch(&self, idx: u32) {
+        if let Some(n) = self.nodes.get(idx as usize) {
+            pinnacle_core::sys::prefetch(n);
+        }
     }
 
     /// Number of occupied slots.
@@ -95,6 +104,11 @@ impl OrderSlab {
             idx
         } else {
             let idx = self.nodes.len() as u32;
+            if self.nodes.len() == self.nodes.capacity() {
+                // Doubling, as `push` would, but with huge pages asked for the new space.
+                self.nodes.reserve(self.nodes.len().max(16));
+                pinnacle_core::sys::advise_hugepages(&self.nodes);
+            }
             self.nodes.push(node);
             self.len += 1;
             idx
