@@ -55,6 +55,7 @@ mod matching;
 pub mod ops;
 mod order;
 mod plan;
+mod prefetch;
 pub mod shadow;
 pub mod snapshot;
 mod strid;

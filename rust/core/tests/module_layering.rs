@@ -32,6 +32,7 @@ const BOOK_LAYERS: &[&str] = &[
     "invariants",
     "traverse",
     "snapshot",
+    "prefetch",
     "journaled",
     "shadow",
 ];
