@@ -251,7 +251,6 @@ pub fn replay_from(book: &mut OrderBook, journal: &Journal, from_seq: u64) -> Re
             return Err(EngineError::Gap { expected: from_seq, found: cols.seq[0] });
         }
         for i in 0..n {
-            book.prefetch_ahead(&cols, i, n);
             if apply_entry(book, cols.seq[i], cols.kind[i], cols.flags[i], cols.payload(i))? {
                 applied += 1;
             }

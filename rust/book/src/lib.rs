@@ -55,7 +55,6 @@ mod matching;
 pub mod ops;
 mod order;
 mod plan;
-mod prefetch;
 pub mod shadow;
 pub mod snapshot;
 mod strid;

@@ -32,7 +32,6 @@ const BOOK_LAYERS: &[&str] = &[
     "invariants",
     "traverse",
     "snapshot",
-    "prefetch",
     "journaled",
     "shadow",
 ];
