@@ -101,18 +101,6 @@ impl IdIndex {
         }
     }
 
-    /// Starts loading the node a lookup of `id` would compare first, if its home bucket
-    /// (best prefetched a few steps earlier) holds a matching tag.
-    #[inline]
-    pub(crate) fn prefetch_node(&self, slab: &OrderSlab, id: &OrderId) {
-        let tag = self.tag(id);
-        if let Some(&b) = self.buckets.get(tag as usize & self.mask()) {
-            if b != EMPTY && tag_of(b) == tag {
-                slab.prefetch(slot_of(b));
-            }
-        }
-    }
-
     /// Indexes the nodes in `slots` (stored in `slab`) in order, each as [`IdIndex::insert`],
     /// loading buckets ahead: the index of the first id already indexed, which stays out
     /// (with every later one), or None.

@@ -72,14 +72,6 @@ impl OrderSlab {
         OrderSlab { nodes, free_head: NIL, len: 0 }
     }
 
-    /// Starts loading node `idx` (a hint; out-of-range slots are ignored).
-    #[inline]
-    pub(crate) fn prefetch(&self, idx: u32) {
-        if let Some(n) = self.nodes.get(idx as usize) {
-            pinnacle_core::sys::prefetch(n);
-        }
-    }
-
     /// Number of occupied slots.
     pub(crate) fn len(&self) -> usize {
         self.len
