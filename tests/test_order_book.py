@@ -52,6 +52,57 @@ def test_off_grid_values_are_refused(price: object, qty: object) -> None:
     assert b.order_count == 0
 
 
+class _Int(int):
+    """An int subclass: takes the general conversion path, not the exact-int fast path."""
+
+
+@pytest.mark.parametrize(("tick", "lot"), [("0.01", "0.0001"), ("5", "1"), ("2.5", "0.5"), ("1", "1")])
+def test_int_fast_paths_agree_with_the_general_conversion(tick: str, lot: str) -> None:
+    """Exact ints take a fast path; its ticks, lots and refusals are the general path's."""
+    fast, slow = OrderBook("X", tick, lot), OrderBook("X", tick, lot)
+
+    def outcome(book: OrderBook, *args: object) -> object:
+        try:
+            return [repr(f) for f in book.add_order(*args)]
+        except InvalidArgumentError as e:
+            return type(e), str(e)
+
+    for i, (price, qty) in enumerate([(5, 1), (10, 2), (15, 3), (2**40, 5), (100, 10), (3, 7)]):
+        side = "sell" if i % 2 else "buy"
+        got = outcome(fast, i, side, price, qty, i + 1)
+        assert got == outcome(slow, _Int(i), side, Decimal(price), str(qty), i + 1), (tick, lot, price, qty)
+    assert [(o.order_id, o.price, o.quantity) for o in fast.orders()] == [
+        (o.order_id, o.price, o.quantity) for o in slow.orders()
+    ]
+    for bad_price in (2**63, -(2**63) - 1, 2**70, True):
+        with pytest.raises((InvalidArgumentError, TypeError)):
+            fast.add_order(99, "buy", bad_price, 1)
+    with pytest.raises(InvalidArgumentError, match="timestamp_ns"):
+        fast.add_order(99, "buy", 5, 1, -1)
+    with pytest.raises(TypeError, match="timestamp_ns"):
+        fast.add_order(99, "buy", 5, 1, True)
+    with pytest.raises(InvalidArgumentError, match="order_id"):
+        fast.add_order(-1, "buy", 5, 1)
+    with pytest.raises(TypeError, match="order_id"):
+        fast.add_order(True, "buy", 5, 1)
+    assert 99 not in [o.order_id for o in fast.orders()]
+
+
+def test_execute_fill_names_the_maker_as_a_plain_id() -> None:
+    b = OrderBook("X", 1, 1)
+    b.add_order(2**64 - 1, "buy", 10, 5)
+    b.add_order("abc", "buy", 10, 5)
+    b.add_order(_Int(7), "buy", 10, 5)
+    f = b.execute_order(2**64 - 1, 1)
+    assert f.maker_order_id == 2**64 - 1 and type(f.maker_order_id) is int
+    f = b.execute_order("abc", 1)
+    assert f.maker_order_id == "abc" and type(f.maker_order_id) is str
+    f = b.execute_order(_Int(7), 1)
+    assert f.maker_order_id == 7 and type(f.maker_order_id) is int
+    f = b.execute_order(7, 1)
+    assert (f.maker_order_id, f.taker_order_id, f.side, f.price, f.quantity) == (7, None, "buy", 10.0, 1.0)
+
+
 @pytest.mark.parametrize("bad", [0, -0.01, "abc", float("inf"), True, [1]])
 def test_bad_grid_sizes_are_refused(bad: object) -> None:
     with pytest.raises((InvalidArgumentError, TypeError)):

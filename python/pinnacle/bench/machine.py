@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU model name (from /proc/cpuinfo)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -77,7 +78,7 @@ def machine_info(data_dir: Path) -> dict[str, Any]:
     except ImportError:
         lmdb_version = "not installed"
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "kernel": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],

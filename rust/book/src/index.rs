@@ -45,6 +45,7 @@ impl IdIndex {
         if n > 0 {
             let want = Self::buckets_for(n);
             if index.buckets.try_reserve_exact(want).is_ok() {
+                pinnacle_core::sys::advise_hugepages(&index.buckets);
                 index.buckets.resize(want, EMPTY);
             }
         }
@@ -91,6 +92,30 @@ impl IdIndex {
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// Starts loading the home bucket of `id` (a hint for a lookup a few steps ahead).
+    #[inline]
+    pub(crate) fn prefetch(&self, id: &OrderId) {
+        if let Some(b) = self.buckets.get(self.tag(id) as usize & self.mask()) {
+            pinnacle_core::sys::prefetch(b);
+        }
+    }
+
+    /// Indexes the nodes in `slots` (stored in `slab`) in order, each as [`IdIndex::insert`],
+    /// loading buckets ahead: the index of the first id already indexed, which stays out
+    /// (with every later one), or None.
+    pub(crate) fn insert_all(&mut self, slab: &OrderSlab, slots: &[u32]) -> Option<usize> {
+        const AHEAD: usize = 16;
+        for (k, &slot) in slots.iter().enumerate() {
+            if let Some(&ahead) = slots.get(k + AHEAD) {
+                self.prefetch(&slab.get(ahead).id);
+            }
+            if !self.insert(slab, slot) {
+                return Some(k);
+            }
+        }
+        None
     }
 
     /// Indexes the node in `slot` (already stored in `slab`) under its id.
@@ -162,7 +187,11 @@ impl IdIndex {
     /// id is rehashed.
     fn grow(&mut self) {
         let new_len = (self.buckets.len() * 2).max(MIN_BUCKETS);
-        let old = std::mem::replace(&mut self.buckets, vec![EMPTY; new_len]);
+        let mut fresh = Vec::with_capacity(new_len);
+        // Lookups land on random buckets: huge pages spare a TLB miss per lookup.
+        pinnacle_core::sys::advise_hugepages(&fresh);
+        fresh.resize(new_len, EMPTY);
+        let old = std::mem::replace(&mut self.buckets, fresh);
         let mask = new_len - 1;
         for b in old.into_iter().filter(|&b| b != EMPTY) {
             let mut i = tag_of(b) as usize & mask;

@@ -68,6 +68,7 @@ impl OrderSlab {
         if nodes.try_reserve_exact(n.min(MAX_ORDERS)).is_err() {
             nodes = Vec::new();
         }
+        pinnacle_core::sys::advise_hugepages(&nodes);
         OrderSlab { nodes, free_head: NIL, len: 0 }
     }
 
@@ -99,6 +100,11 @@ impl OrderSlab {
             idx
         } else {
             let idx = self.nodes.len() as u32;
+            if self.nodes.len() == self.nodes.capacity() {
+                // Doubling, as `push` would, but with huge pages asked for the new space.
+                self.nodes.reserve(self.nodes.len().max(16));
+                pinnacle_core::sys::advise_hugepages(&self.nodes);
+            }
             self.nodes.push(node);
             self.len += 1;
             idx

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::book::OrderBook;
 use crate::error::{CodecError, SnapshotError};
 use crate::order::{Node, NIL};
-use crate::types::{Side, MAX_ID_LEN};
+use crate::types::{OrderId, Side, MAX_ID_LEN};
 use crate::wire::{put_i64, put_id, put_u16, put_u32, put_u64, put_u8, Reader, MIN_ID_LEN};
 
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"PNCLSNAP";
@@ -299,6 +299,42 @@ fn rebuild(r: &mut Reader<'_>, symbol: &str, count: u64) -> Result<OrderBook, Sn
     let mut asks: Vec<(i64, u32)> = Vec::new();
     // The level being filled: side, price, slot.
     let mut current: Option<(Side, i64, u32)> = None;
+    // Two passes: records are read into the slab and levels first, then ids are indexed
+    // with the buckets loaded ahead (random inserts into a large table are otherwise one
+    // cache miss each). The error is still that of the first bad record: the first
+    // duplicate id if it precedes the first record the first pass refused (a record's
+    // duplicate check comes after its other checks), else that refusal.
+    let mut slots: Vec<u32> = Vec::new();
+    if slots.try_reserve_exact(count as usize).is_err() {
+        slots = Vec::new();
+    }
+    let read = read_records(r, &mut book, &mut bids, &mut asks, &mut current, &mut slots, count);
+    if let Some(k) = book.index.insert_all(&book.slab, &slots) {
+        let id = slots.get(k).map_or(OrderId::Int(0), |&slot| book.slab.get(slot).id.clone());
+        return Err(SnapshotError::DuplicateId { id });
+    }
+    read?;
+    if let (Some(&(bid, _)), Some(&(ask, _))) = (bids.first(), asks.first()) {
+        if bid >= ask {
+            return Err(SnapshotError::Crossed { best_bid: bid, best_ask: ask });
+        }
+    }
+    book.bids = BTreeMap::from_iter(bids);
+    book.asks = BTreeMap::from_iter(asks);
+    Ok(book)
+}
+
+/// The first pass of [`rebuild`]: every record into the slab and its level (not the
+/// index), each slot pushed to `slots`; stops at the first record refused.
+fn read_records(
+    r: &mut Reader<'_>,
+    book: &mut OrderBook,
+    bids: &mut Vec<(i64, u32)>,
+    asks: &mut Vec<(i64, u32)>,
+    current: &mut Option<(Side, i64, u32)>,
+    slots: &mut Vec<u32>,
+    count: u64,
+) -> Result<(), SnapshotError> {
     for index in 0..count {
         let malformed = |error| SnapshotError::Malformed { index, error };
         let id = r.id().map_err(malformed)?;
@@ -311,7 +347,7 @@ fn rebuild(r: &mut Reader<'_>, symbol: &str, count: u64) -> Result<OrderBook, Sn
             return Err(SnapshotError::InvalidOrder { index, reason: "filled not in 0..quantity" });
         }
         let remaining = quantity - filled;
-        let slot = match current {
+        let slot = match *current {
             Some((s, p, slot)) if s == side && p == price => slot,
             previous => {
                 let in_order = match (previous, side) {
@@ -329,7 +365,7 @@ fn rebuild(r: &mut Reader<'_>, symbol: &str, count: u64) -> Result<OrderBook, Sn
                     Side::Buy => bids.push((price, slot)),
                     Side::Sell => asks.push((price, slot)),
                 }
-                current = Some((side, price, slot));
+                *current = Some((side, price, slot));
                 slot
             }
         };
@@ -338,20 +374,11 @@ fn rebuild(r: &mut Reader<'_>, symbol: &str, count: u64) -> Result<OrderBook, Sn
         }
         let node =
             Node { id, price, quantity, filled, timestamp_ns, prev: NIL, next: NIL, level: slot, side };
-        let idx = book.slab.insert(node);
         // On a duplicate the partly built book is discarded, so storing the
-        // node before the uniqueness check is fine.
-        if !book.index.insert(&book.slab, idx) {
-            return Err(SnapshotError::DuplicateId { id: book.slab.get(idx).id.clone() });
-        }
+        // node before the uniqueness check (in the second pass) is fine.
+        let idx = book.slab.insert(node);
+        slots.push(idx);
         book.levels.get_mut(slot).push_back(&mut book.slab, idx, remaining);
     }
-    if let (Some(&(bid, _)), Some(&(ask, _))) = (bids.first(), asks.first()) {
-        if bid >= ask {
-            return Err(SnapshotError::Crossed { best_bid: bid, best_ask: ask });
-        }
-    }
-    book.bids = BTreeMap::from_iter(bids);
-    book.asks = BTreeMap::from_iter(asks);
-    Ok(book)
+    Ok(())
 }

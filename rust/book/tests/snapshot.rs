@@ -170,6 +170,24 @@ fn structural_validation_after_crc() {
     );
     let dup = [ok.clone(), (int(1), Side::Buy, 99, 5, 0, 2)];
     assert_eq!(decode_snapshot(&raw("S", 2, &dup)).unwrap_err(), SnapshotError::DuplicateId { id: int(1) });
+    // Ids are indexed in a second pass; the error is still that of the first bad record.
+    let dup_then_unordered =
+        [ok.clone(), (int(1), Side::Buy, 99, 5, 0, 2), (int(3), Side::Buy, 101, 5, 0, 3)];
+    assert_eq!(
+        decode_snapshot(&raw("S", 3, &dup_then_unordered)).unwrap_err(),
+        SnapshotError::DuplicateId { id: int(1) }
+    );
+    let unordered_then_dup =
+        [ok.clone(), (int(2), Side::Buy, 101, 5, 0, 2), (int(1), Side::Buy, 98, 5, 0, 3)];
+    assert_eq!(
+        decode_snapshot(&raw("S", 3, &unordered_then_dup)).unwrap_err(),
+        SnapshotError::NotCanonical { index: 1 }
+    );
+    let overflowing_dup = [(int(1), Side::Buy, 100, i64::MAX, 0, 1), (int(1), Side::Buy, 100, 1, 0, 2)];
+    assert!(matches!(
+        decode_snapshot(&raw("S", 2, &overflowing_dup)),
+        Err(SnapshotError::InvalidOrder { index: 1, .. })
+    ));
     let crossed = [ok.clone(), (int(2), Side::Sell, 100, 5, 0, 2)];
     assert!(matches!(decode_snapshot(&raw("S", 2, &crossed)), Err(SnapshotError::Crossed { .. })));
     let unordered = [ok.clone(), (int(2), Side::Buy, 101, 5, 0, 2)];

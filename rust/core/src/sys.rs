@@ -460,6 +460,22 @@ pub fn populate_write(addr: usize, len: usize) -> bool {
     }
 }
 
+/// Starts loading the cache line holding `value` (a hint for a lookup a few steps ahead;
+/// no-op off x86_64). Reads nothing and changes nothing.
+#[inline(always)]
+pub fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and has no architectural effect, and
+    // the address is that of a live reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (value as *const T).cast::<i8>(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// Asks for transparent huge pages on a large buffer's capacity (no-op below 2 MiB, off
 /// Linux, or when THP is disabled). Purely advisory: errors are ignored.
 pub fn advise_hugepages<T>(v: &Vec<T>) {

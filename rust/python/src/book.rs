@@ -1,6 +1,6 @@
 //! `pinnacle._core.OrderBook`: conversions around `pinnacle_book::JournaledBook`.
 
-use crate::convert;
+use crate::convert::{self, IntSteps};
 use crate::errors::{engine_err, invalid, snapshot_err, OrderBookError};
 use crate::grid::Grid;
 use crate::journal::PyJournal;
@@ -11,7 +11,7 @@ use pinnacle_book::{
 };
 use pinnacle_core::SyncPolicy;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyInt, PyString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -22,6 +22,9 @@ pub struct PyOrderBook {
     inner: Arc<JournaledBook>,
     price: Grid,
     qty: Grid,
+    /// Int fast paths of `price` and `qty` (None: every value takes the general path).
+    price_ints: Option<IntSteps>,
+    qty_ints: Option<IntSteps>,
     symbol: String,
     journal: pinnacle_core::locks::Mutex<Option<Py<PyJournal>>>,
     /// The journal syncs every append: release the GIL around mutations.
@@ -44,6 +47,8 @@ impl PyOrderBook {
             inner: Arc::new(JournaledBook::new(book, core).map_err(engine_err)?),
             price,
             qty,
+            price_ints: IntSteps::of_step(&price.text()),
+            qty_ints: IntSteps::of_step(&qty.text()),
             symbol,
             journal: pinnacle_core::locks::Mutex::new(journal),
             blocking: AtomicBool::new(blocking),
@@ -67,9 +72,31 @@ impl PyOrderBook {
         e.render(&|t| self.price.format(t), &|l| self.qty.format(l))
     }
 
+    /// `price` in ticks: exact ints on the grid directly, anything else through the grid.
+    #[inline]
+    fn ticks(&self, price: &Bound<'_, PyAny>) -> PyResult<i64> {
+        match self.price_ints.and_then(|g| g.units(price)) {
+            Some(t) => Ok(t),
+            None => self.price.units_of(price, "price"),
+        }
+    }
+
+    /// `quantity` in lots (as [`PyOrderBook::ticks`]).
+    #[inline]
+    fn lots(&self, quantity: &Bound<'_, PyAny>) -> PyResult<i64> {
+        match self.qty_ints.and_then(|g| g.units(quantity)) {
+            Some(l) => Ok(l),
+            None => self.qty.units_of(quantity, "quantity"),
+        }
+    }
+
     fn fill(&self, py: Python<'_>, f: &Fill) -> PyResult<PyFill> {
+        self.fill_of(f, id_object(py, &f.maker_id)?, py)
+    }
+
+    fn fill_of(&self, f: &Fill, maker_order_id: Py<PyAny>, py: Python<'_>) -> PyResult<PyFill> {
         Ok(PyFill {
-            maker_order_id: id_object(py, &f.maker_id)?,
+            maker_order_id,
             taker_order_id: f.taker_id.as_ref().map(|t| id_object(py, t)).transpose()?,
             side: side_name(f.side),
             price: self.price.float_of(f.price),
@@ -145,8 +172,8 @@ impl PyOrderBook {
         let op = Op::Add {
             id: orders::order_id(order_id)?,
             side: orders::side(side)?,
-            price: self.price.units_of(price, "price")?,
-            qty: self.qty.units_of(quantity, "quantity")?,
+            price: self.ticks(price)?,
+            qty: self.lots(quantity)?,
             ts: Self::ts(timestamp_ns)?,
         };
         let out = self.run(py, op)?;
@@ -176,10 +203,17 @@ impl PyOrderBook {
     ) -> PyResult<PyFill> {
         let op = Op::Execute {
             id: orders::order_id(order_id)?,
-            qty: self.qty.units_of(quantity, "quantity")?,
+            qty: self.lots(quantity)?,
             ts: Self::ts(timestamp_ns)?,
         };
         match self.run(py, op)? {
+            // The maker is the order named: an exact int or str argument is that id already.
+            Outcome::Executed(f) if order_id.is_exact_instance_of::<PyInt>() => {
+                self.fill_of(&f, order_id.clone().unbind(), py)
+            }
+            Outcome::Executed(f) if order_id.is_exact_instance_of::<PyString>() => {
+                self.fill_of(&f, order_id.clone().unbind(), py)
+            }
             Outcome::Executed(f) => self.fill(py, &f),
             other => Err(invalid(format!("unexpected outcome {other:?}"))),
         }
@@ -195,11 +229,8 @@ impl PyOrderBook {
         quantity: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
     ) -> PyResult<Vec<PyFill>> {
-        let op = Op::Market {
-            side: orders::side(side)?,
-            qty: self.qty.units_of(quantity, "quantity")?,
-            ts: Self::ts(timestamp_ns)?,
-        };
+        let op =
+            Op::Market { side: orders::side(side)?, qty: self.lots(quantity)?, ts: Self::ts(timestamp_ns)? };
         let out = self.run(py, op)?;
         self.fills(py, out.fills())
     }

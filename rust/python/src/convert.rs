@@ -14,6 +14,48 @@ use std::ptr::NonNull;
 // argument name: a wrong type is a TypeError and a value out of range an
 // InvalidArgumentError, both naming the argument.
 
+/// The value of an exact `int` (not a subclass, so never a bool) that fits in i64; None for
+/// anything else, which then takes the general path with its checks and error messages. A
+/// fast path: every caller returns what the general path would for the ints it accepts.
+#[inline]
+pub fn exact_i64(obj: &Bound<'_, PyAny>) -> Option<i64> {
+    if !obj.is_exact_instance_of::<PyInt>() {
+        return None;
+    }
+    let mut overflow: std::os::raw::c_int = 0;
+    // SAFETY: `obj` is a live exact int (GIL held through `Bound`); on overflow CPython sets
+    // the flag, not an exception, and an exact int cannot fail its `__index__`.
+    let v = unsafe { pyo3::ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
+    (overflow == 0 && !(v == -1 && PyErr::occurred(obj.py()))).then_some(v)
+}
+
+/// Whole grid steps of an exact int value, computed in i64: a grid step `digits * 10^-scale`
+/// turns a value `v` into `v * 10^scale / digits` steps when that division is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntSteps {
+    mul: i64,
+    div: i64,
+}
+
+impl IntSteps {
+    /// From a step's canonical decimal text (`Grid::text`: "0.01", "5", "2.5"); None when
+    /// it does not fit i64 (every value then takes the general path).
+    pub fn of_step(text: &str) -> Option<IntSteps> {
+        let (int_part, frac) = text.split_once('.').unwrap_or((text, ""));
+        let div: i64 = format!("{int_part}{frac}").parse().ok()?;
+        let mul = 10i64.checked_pow(u32::try_from(frac.len()).ok()?)?;
+        (div > 0).then_some(IntSteps { mul, div })
+    }
+
+    /// `obj`'s steps when it is an exact int on the grid whose product fits i64; None: the
+    /// general conversion decides (and words any refusal).
+    #[inline]
+    pub fn units(self, obj: &Bound<'_, PyAny>) -> Option<i64> {
+        let num = exact_i64(obj)?.checked_mul(self.mul)?;
+        (num % self.div == 0).then_some(num / self.div)
+    }
+}
+
 /// An int of any size (anything with `__index__`, bool excepted), saturated to i128.
 fn int_value(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i128> {
     if obj.is_instance_of::<PyBool>() {
@@ -94,6 +136,9 @@ pub fn max_entries(obj: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
 const NS: &str = " (ns since the Unix epoch)";
 
 pub fn timestamp_ns(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    if let Some(v) = exact_i64(obj).filter(|v| *v >= 0) {
+        return Ok(Some(v));
+    }
     optional(obj, |o| int_in(o, "timestamp_ns", 0, i64::MAX as i128, NS).map(|v| v as i64))
 }
 

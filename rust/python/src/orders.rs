@@ -7,6 +7,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt, PyString};
 
 pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
+    if let Some(v) = crate::convert::exact_i64(obj).filter(|v| *v >= 0) {
+        return Ok(OrderId::Int(v as u64));
+    }
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        if let Ok(text) = s.to_str() {
+            return OrderId::string(text).map_err(|e| invalid(format!("order_id: {e}")));
+        }
+    }
     if obj.is_instance_of::<PyString>() {
         let s = crate::convert::text_arg(obj, "order_id")?;
         return OrderId::string(&s).map_err(|e| invalid(format!("order_id: {e}")));
@@ -31,6 +39,15 @@ pub(crate) fn id_object(py: Python<'_>, id: &OrderId) -> PyResult<Py<PyAny>> {
 }
 
 pub(crate) fn side(obj: &Bound<'_, PyAny>) -> PyResult<Side> {
+    // Fast path without copying the text; anything else (a lone surrogate, a bad value)
+    // takes the checks below.
+    if let Ok(s) = obj.cast::<PyString>() {
+        match s.to_str() {
+            Ok("buy" | "BUY" | "Buy") => return Ok(Side::Buy),
+            Ok("sell" | "SELL" | "Sell") => return Ok(Side::Sell),
+            _ => {}
+        }
+    }
     if !obj.is_instance_of::<PyString>() {
         return Err(type_error("side must be 'buy' or 'sell' (or pinnacle.Side)"));
     }
