@@ -469,7 +469,7 @@ pub fn prefetch<T>(value: &T) {
     // the address is that of a live reference anyway.
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            (value as *const T).cast::<i8>(),
+            std::ptr::from_ref(value).cast::<i8>(),
         );
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -95,7 +95,17 @@ fn reader_tails_a_writer_through_growth_and_compaction() {
                 }
             }
         });
+        // A deadline turns a reader that stops seeing entries into a failure, not a hang.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
         while got.len() < 3000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "reader stuck at {} entries (last seq {:?}, next {}), writer at {}",
+                got.len(),
+                got.seq.last(),
+                r.next_seq(),
+                j.last_seq()
+            );
             r.wait(Duration::from_secs(5), 1000, &mut got).unwrap();
         }
     });
