@@ -304,3 +304,16 @@ fn trigger_stops_at_a_boundary_and_bad_positions_are_refused() {
     assert!(Engine::new("BTCUSDT", Format::BinanceDepth, vec![p], None, Some((L2Book::new(), st))).is_err());
     assert!("csv".parse::<Format>().is_err());
 }
+
+/// The checkpointed state survives JSON exactly (the drift trend is a float).
+#[test]
+fn state_round_trips_through_json() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "t.csv", TARDIS);
+    let mut e = Engine::new("BTCUSDT", Format::TardisL2, vec![p], None, None).unwrap();
+    run_all(&mut e);
+    let st = e.capture().state;
+    let back: pinnacle_marketdata::EngineState =
+        serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
+    assert_eq!(back, st);
+}

@@ -8,6 +8,7 @@ mod errors;
 mod formats;
 mod grid;
 mod journal;
+mod marketdata;
 mod orders;
 mod reader;
 mod shadow;
@@ -57,6 +58,8 @@ mod _core {
     };
     #[pymodule_export]
     use super::journal::{EntryIterator, PyJournal};
+    #[pymodule_export]
+    use super::marketdata::{l2_checksum, PyCapture, PyEngine, PyTrigger};
     #[pymodule_export]
     use super::orders::{PyFill, PyOrder, PySnapshotInfo};
     #[pymodule_export]
