@@ -161,3 +161,27 @@ except MissingDependencyError as e:
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_cli_generate_run_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pyarrow")
+    from pinnacle.cli import main
+
+    assert main(["pipeline", "generate", str(tmp_path / "in"), "--format", "tardis-l2", "--files", "2",
+                 "--events", "500", "--gzip"]) == 0  # fmt: skip
+    files = capsys.readouterr().out.split()
+    assert [Path(f).name for f in files] == ["BTCUSDT-000.csv.gz", "BTCUSDT-001.csv.gz"]
+    ck = tmp_path / "ck"
+    args = ["pipeline", "run", "BTCUSDT", *files, "--format", "tardis-l2", "--checkpoint-dir", str(ck)]
+    assert main([*args, "--every-events", "300", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["events_processed"] == 1000 and doc["resumed_from"] is None
+    assert main(args) == 0
+    assert "resumed from checkpoint 4" in capsys.readouterr().out
+    assert main(["pipeline", "status", str(ck)]) == 0
+    out = capsys.readouterr().out
+    assert "symbol BTCUSDT  format tardis-l2" in out and "1,000" in out
+    assert main(["pipeline", "status", str(tmp_path / "none")]) == 2
+    assert main(["pipeline", "run", "BTCUSDT", str(tmp_path / "missing.csv")]) == 2
+    (ck / "manifest.json").write_text("{")
+    assert main(["pipeline", "status", str(ck)]) == 1

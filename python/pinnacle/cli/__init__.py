@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from pinnacle._core import __version__
-from pinnacle.cli import bench_cmd, config_cmd, demo, inspect_cmd, recover_cmd, verify_cmd
+from pinnacle.cli import bench_cmd, config_cmd, demo, inspect_cmd, pipeline_cmd, recover_cmd, verify_cmd
 from pinnacle.cli._console import EXIT_FAILURE, EXIT_USAGE, CliError, one_line
 from pinnacle.errors import PinnacleError
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (demo, inspect_cmd, verify_cmd, recover_cmd, config_cmd, bench_cmd):
+    for module in (demo, inspect_cmd, verify_cmd, recover_cmd, config_cmd, bench_cmd, pipeline_cmd):
         module.add_parsers(sub)
     return p
 

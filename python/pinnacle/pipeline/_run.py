@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -140,7 +140,8 @@ class Pipeline:
         self.keep = keep
         self._trigger = CheckpointTrigger()
         self._engine: MarketDataEngine | None = None
-        self.on_progress: Any = None  # callable(events, file_index, gaps, rate) for the CLI
+        # Called about twice a second from run() with {events, events_per_s, checkpoints}.
+        self.on_progress: Callable[[dict[str, Any]], None] | None = None
 
     def request_checkpoint(self) -> None:
         """Asks the running pipeline for a checkpoint at the next message boundary
@@ -192,12 +193,15 @@ class Pipeline:
         persister.start()
         sync: list[float] = []
         t0 = time.perf_counter()
+        next_time = time.monotonic() + self.every_s
         try:
             while True:
-                reason = engine.run(last_ckpt_events + self.every_events, self.every_s, self._trigger)
-                cap = None
+                remaining = max(next_time - time.monotonic(), 0.0)
+                budget = min(remaining, 0.5) if self.on_progress is not None else remaining
+                reason = engine.run(last_ckpt_events + self.every_events, budget, self._trigger)
                 events = engine.events_processed
-                if reason != "end" or events != last_ckpt_events:
+                due = reason in ("events", "trigger") or (reason == "time" and time.monotonic() >= next_time)
+                if due or (reason == "end" and events != last_ckpt_events):
                     c0 = time.perf_counter()
                     cap = engine.capture()
                     sync.append((time.perf_counter() - c0) * 1000)
@@ -205,8 +209,10 @@ class Pipeline:
                     sink_rows += cap.sink_row_count
                     persister.submit((cap, seq, sync[-1], sink_rows))
                     last_ckpt_events = cap.events_processed
+                    next_time = time.monotonic() + self.every_s
                 if self.on_progress is not None:
-                    self.on_progress(events, (events - start_events) / max(time.perf_counter() - t0, 1e-9))
+                    rate = (events - start_events) / max(time.perf_counter() - t0, 1e-9)
+                    self.on_progress({"events": events, "events_per_s": rate, "checkpoints": seq})
                 if reason == "end":
                     break
         finally:
