@@ -196,6 +196,10 @@ impl Engine {
         }
     }
 
+    fn path_of(&self, index: usize) -> PathBuf {
+        self.inputs.path(index).map(PathBuf::from).unwrap_or_default()
+    }
+
     fn file_name(&self, index: usize) -> String {
         self.inputs.path(index).map(|p| p.display().to_string()).unwrap_or_default()
     }
@@ -275,9 +279,14 @@ impl Engine {
                 Some(at) => break at,
             }
         };
-        let path = self.inputs.path(at.file_index).map(PathBuf::from).unwrap_or_default();
-        let msg = binance::parse(line).map_err(|e| e.at(&path, at.offset))?;
-        self.binance_apply(msg, at).map_err(|e| e.at(&path, at.offset))?;
+        let located = |e: Error, me: &Self| e.at(&me.path_of(at.file_index), at.offset);
+        let msg = match binance::parse(line) {
+            Ok(m) => m,
+            Err(e) => return Err(located(e, self)),
+        };
+        if let Err(e) = self.binance_apply(msg, at) {
+            return Err(located(e, self));
+        }
         Ok(true)
     }
 
@@ -371,8 +380,10 @@ impl Engine {
             if line.is_empty() || (at.offset == 0 && line.starts_with(tardis::HEADER_PREFIX)) {
                 continue;
             }
-            let path = self.inputs.path(at.file_index).map(PathBuf::from).unwrap_or_default();
-            let row = tardis::parse(line).map_err(|e| e.at(&path, at.offset))?;
+            let row = match tardis::parse(line) {
+                Ok(r) => r,
+                Err(e) => return Err(e.at(&self.path_of(at.file_index), at.offset)),
+            };
             if let Some((local, _, file)) = head {
                 if row.local_us != local || at.file_index != file {
                     self.pending = Some(at);
@@ -384,7 +395,7 @@ impl Engine {
             }
             if row.symbol != self.symbol {
                 return Err(Error::Parse {
-                    path,
+                    path: self.path_of(at.file_index),
                     offset: at.offset,
                     reason: format!("row for symbol {:?}, expected {:?}", row.symbol, self.symbol),
                 });
@@ -399,7 +410,9 @@ impl Engine {
             } else {
                 self.st.in_snapshot_run = false;
             }
-            self.book.set_text(row.side, row.price, row.amount).map_err(|e| e.at(&path, at.offset))?;
+            if let Err(e) = self.book.set_text(row.side, row.price, row.amount) {
+                return Err(e.at(&self.path_of(at.file_index), at.offset));
+            }
         }
         let Some((local, exchange, _)) = head else {
             return Ok(false);
