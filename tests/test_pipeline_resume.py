@@ -89,8 +89,8 @@ def test_damaged_newest_checkpoint_falls_back_to_previous(
     assert result_from and f"checkpoint {previous} " in result_from[-1].getMessage()
     reasons = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     expected = {
-        "bitflip": "CRC-32",
-        "truncate": "CRC-32",
+        "bitflip": "SHA-256",
+        "truncate": "SHA-256",
         "missing": "missing",
         "torn-manifest": "manifest unreadable",
     }

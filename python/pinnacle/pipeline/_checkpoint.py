@@ -7,9 +7,9 @@ Layout of a checkpoint directory (0700; every file 0600, each written with
   exact decimal texts); key-value metadata: format version, symbol, book checksum.
 * ``ckpt-{seq:08d}.state.parquet``: one row of scalars (events, input file and offset,
   last update id / local timestamp...) and JSON columns (engine state, gaps, drift);
-  metadata: format version, symbol, CRC-32 of the JSON state.
+  metadata: format version, symbol, SHA-256 of the JSON engine state.
 * ``manifest.json``: written last. A checkpoint exists only once an entry names it (sizes
-  and CRC-32s of both files). Older files are deleted only after a manifest that no
+  and SHA-256 digests of both files). Older files are deleted only after a manifest that no
   longer names them is durable.
 
 Resume takes the newest entry whose files verify, else the one before (each rejection
@@ -19,12 +19,12 @@ checkpoint files that verify on their own metadata.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,10 @@ class Restored:
 
 class CheckpointDamaged(Exception):
     """A checkpoint failed verification (internal: the previous one is tried)."""
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _names(seq: int) -> tuple[str, str]:
@@ -117,7 +121,7 @@ class CheckpointStore:
         }
         state_table = pa.Table.from_pylist([row])
         state_bytes = to_parquet_bytes(
-            state_table, {**meta, "pinnacle.checksum": str(zlib.crc32(state_json.encode()))}
+            state_table, {**meta, "pinnacle.checksum": _digest(state_json.encode())}
         )
         levels_name, state_name = _names(seq)
         write_atomic(self.directory / levels_name, levels_bytes)
@@ -134,10 +138,10 @@ class CheckpointStore:
             "sink_rows": sink_rows,
             "levels_file": levels_name,
             "levels_size": len(levels_bytes),
-            "levels_crc32": zlib.crc32(levels_bytes),
+            "levels_sha256": _digest(levels_bytes),
             "state_file": state_name,
             "state_size": len(state_bytes),
-            "state_crc32": zlib.crc32(state_bytes),
+            "state_sha256": _digest(state_bytes),
             "checkpointed_size": len(levels_bytes) + len(state_bytes),
             "sync_duration_ms": sync_ms,
             "async_duration_ms": (time.perf_counter() - t0) * 1000,
@@ -232,9 +236,9 @@ class CheckpointStore:
         except FileNotFoundError:
             raise CheckpointDamaged(f"{name} is missing") from None
         if f"{which}_size" in entry and (
-            len(data) != entry[f"{which}_size"] or zlib.crc32(data) != entry[f"{which}_crc32"]
+            len(data) != entry[f"{which}_size"] or _digest(data) != entry[f"{which}_sha256"]
         ):
-            raise CheckpointDamaged(f"{name}: size or CRC-32 differs from the manifest's")
+            raise CheckpointDamaged(f"{name}: size or SHA-256 differs from the manifest's")
         try:
             table: Any = from_parquet_bytes(data)
         except Exception as e:  # pyarrow raises several types for damaged files
@@ -268,7 +272,7 @@ class CheckpointStore:
         if len(rows) != 1:
             raise CheckpointDamaged(f"{entry['state_file']}: {len(rows)} state rows, not 1")
         row = rows[0]
-        if str(zlib.crc32(row["engine_json"].encode())) != smeta.get("pinnacle.checksum"):
+        if _digest(row["engine_json"].encode()) != smeta.get("pinnacle.checksum"):
             raise CheckpointDamaged(f"{entry['state_file']}: state checksum differs from its metadata")
         if row["seq"] != entry["seq"] or row["format"] != self.format:
             raise CheckpointDamaged(f"{entry['state_file']}: seq or format differs from its name")
