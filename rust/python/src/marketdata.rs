@@ -109,11 +109,13 @@ impl PyEngine {
         max_seconds: Option<f64>,
         trigger: Option<&PyTrigger>,
     ) -> PyResult<&'static str> {
+        // A budget too large for an Instant means no deadline.
         let deadline = match max_seconds {
-            Some(s) if !(s.is_finite() && s >= 0.0) => {
-                return Err(invalid(format!("max_seconds {s} is not >= 0")))
+            Some(s) => {
+                let d = Duration::try_from_secs_f64(s)
+                    .map_err(|_| invalid(format!("max_seconds {s} is not a number >= 0")))?;
+                Instant::now().checked_add(d)
             }
-            Some(s) => Some(Instant::now() + Duration::from_secs_f64(s)),
             None => None,
         };
         let flag = trigger.map(|t| Arc::clone(&t.flag));
