@@ -185,3 +185,16 @@ def test_cli_generate_run_status(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["pipeline", "run", "BTCUSDT", str(tmp_path / "missing.csv")]) == 2
     (ck / "manifest.json").write_text("{")
     assert main(["pipeline", "status", str(ck)]) == 1
+
+
+def test_engine_time_budget_validation(tmp_path: Path) -> None:
+    from pinnacle._core import MarketDataEngine
+
+    files = generate(tmp_path / "in", files=1, events_per_file=10)
+    e = MarketDataEngine("BTCUSDT", "binance-depth", files)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(InvalidArgumentError, match="max_seconds"):
+            e.run(None, bad)
+    assert e.run(None, float("inf")) == "end"  # too large for a deadline: none
+    assert e.events_processed == 10
+    assert Pipeline("BTCUSDT", files, every_s=float("inf")).run().events_processed == 10

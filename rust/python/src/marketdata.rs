@@ -111,11 +111,10 @@ impl PyEngine {
     ) -> PyResult<&'static str> {
         // A budget too large for an Instant means no deadline.
         let deadline = match max_seconds {
-            Some(s) => {
-                let d = Duration::try_from_secs_f64(s)
-                    .map_err(|_| invalid(format!("max_seconds {s} is not a number >= 0")))?;
-                Instant::now().checked_add(d)
+            Some(s) if s.is_nan() || s < 0.0 => {
+                return Err(invalid(format!("max_seconds {s} is not a number >= 0")))
             }
+            Some(s) => Duration::try_from_secs_f64(s).ok().and_then(|d| Instant::now().checked_add(d)),
             None => None,
         };
         let flag = trigger.map(|t| Arc::clone(&t.flag));
