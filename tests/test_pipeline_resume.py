@@ -153,3 +153,58 @@ def test_request_checkpoint_from_another_thread(tmp_path: Path) -> None:
     assert r.events_processed == 20_000
     assert len(r.checkpoints) >= 2  # the requested one(s) and the final one
     assert r.checkpoints[0]["events_processed"] < 20_000
+
+
+def test_run_pipelines_one_per_symbol_and_resume_after_a_killed_worker(tmp_path: Path) -> None:
+    import signal
+    import threading
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from pinnacle.pipeline import run_pipelines
+
+    specs = []
+    for sym, fmt in (("BTCUSDT", "binance-depth"), ("ETHUSDT", "tardis-l2")):
+        files = generate(tmp_path / sym, symbol=sym, format=fmt, files=2, events_per_file=3000, depth=10)
+        specs.append(
+            {
+                "symbol": sym,
+                "inputs": files,
+                "format": fmt,
+                "checkpoint_dir": tmp_path / "ck" / sym,
+                "every_events": 500,
+            }
+        )
+    reference = {s["symbol"]: Pipeline(**{**s, "checkpoint_dir": None}).run() for s in specs}  # type: ignore[arg-type]
+    # A worker killed mid-run (once the first symbol has a checkpoint): the run fails...
+    pool = ProcessPoolExecutor(max_workers=1)
+    failure: list[BaseException] = []
+
+    def first_run() -> None:
+        try:
+            run_pipelines(specs, executor=pool)
+        except BaseException as e:
+            failure.append(e)
+
+    t = threading.Thread(target=first_run)
+    t.start()
+    manifest = tmp_path / "ck" / "BTCUSDT" / "manifest.json"
+    deadline = time.monotonic() + 60
+    while not manifest.exists() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    for pid in list(pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    t.join()
+    pool.shutdown()
+    assert failure and isinstance(failure[0], BrokenProcessPool)
+    # ...and running again completes every symbol with the uninterrupted results.
+    with ProcessPoolExecutor(max_workers=2) as ex:
+        results = run_pipelines(specs, executor=ex)
+    assert results["BTCUSDT"].resumed_from is not None
+    for sym, r in results.items():
+        assert r.events_processed == reference[sym].events_processed == 6000
+        assert r.book_checksum == reference[sym].book_checksum
+        assert r.gaps["records"] == reference[sym].gaps["records"]
+    with pytest.raises(InvalidArgumentError, match="same symbol"):
+        run_pipelines([specs[0], specs[0]])

@@ -12,7 +12,16 @@ uninterrupted run's). Parquet needs pyarrow: ``pip install 'pinnacle[pipeline]'`
 
 from pinnacle.pipeline._arrow import MissingDependencyError
 from pinnacle.pipeline._run import BookView, Pipeline, PipelineResult
+from pinnacle.pipeline._scale import run_pipelines
 from pinnacle.pipeline._sink import ParquetSink
 from pinnacle.pipeline.generate import generate
 
-__all__ = ["BookView", "MissingDependencyError", "ParquetSink", "Pipeline", "PipelineResult", "generate"]
+__all__ = [
+    "BookView",
+    "MissingDependencyError",
+    "ParquetSink",
+    "Pipeline",
+    "PipelineResult",
+    "generate",
+    "run_pipelines",
+]
