@@ -9,13 +9,14 @@
 //!   book, both copied by `capture` together with the sink rows produced since the last
 //!   capture; so (book, state) restored from a capture continues exactly.
 
-use crate::binance::{self, Message};
 use crate::book::{L2Book, Side};
 use crate::input::{Inputs, Position};
 use crate::stats::{Drift, Gap, SinkRow};
-use crate::tardis;
 use crate::Error;
 use serde::{Deserialize, Serialize};
+
+mod binance_apply;
+mod tardis_apply;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -262,167 +263,5 @@ impl Engine {
             asks: self.book.top(Side::Ask, cfg.levels),
             gap: None,
         });
-    }
-
-    fn step_binance(&mut self) -> Result<bool, Error> {
-        let mut line = std::mem::take(&mut self.line);
-        let result = self.binance_line(&mut line);
-        self.line = line;
-        result
-    }
-
-    fn binance_line(&mut self, line: &mut Vec<u8>) -> Result<bool, Error> {
-        let at = loop {
-            match self.inputs.next_line(line)? {
-                None => return Ok(false),
-                Some(_) if line.iter().all(u8::is_ascii_whitespace) => continue,
-                Some(at) => break at,
-            }
-        };
-        let located = |e: Error, me: &Self| e.at(&me.path_of(at.file_index), at.offset);
-        let msg = match binance::parse(line) {
-            Ok(m) => m,
-            Err(e) => return Err(located(e, self)),
-        };
-        if let Err(e) = self.binance_apply(msg, at) {
-            return Err(located(e, self));
-        }
-        Ok(true)
-    }
-
-    fn binance_apply(&mut self, msg: Message<'_>, at: Position) -> Result<(), Error> {
-        match msg {
-            Message::Snapshot { last_update_id, local_ms, bids, asks } => {
-                self.book.clear();
-                self.apply_levels(Side::Bid, &bids)?;
-                self.apply_levels(Side::Ask, &asks)?;
-                self.st.snapshots += 1;
-                self.st.stale = false;
-                self.st.awaiting_snapshot = Some(last_update_id);
-                self.st.prev_u = None;
-                self.st.last_update_id = Some(last_update_id);
-                if let Some(l) = local_ms {
-                    self.st.last_local_us = Some(l.saturating_mul(1000));
-                }
-                self.st.events_processed += 1;
-            }
-            Message::Update { symbol, first, last, prev, event_ms, local_ms, bids, asks } => {
-                if let Some(s) = symbol {
-                    if s != self.symbol {
-                        return Err(Error::Data(format!(
-                            "update for symbol {s:?}, expected {:?}",
-                            self.symbol
-                        )));
-                    }
-                }
-                let local_us = local_ms.map(|l| l.saturating_mul(1000));
-                self.st.events_processed += 1;
-                if let Some(id) = self.st.awaiting_snapshot {
-                    // Binance: futures drop u < lastUpdateId and need U <= id <= u; spot
-                    // drop u <= lastUpdateId and need U <= id + 1 <= u.
-                    let futures = prev.is_some();
-                    let target = if futures { id } else { id + 1 };
-                    if last < target {
-                        self.st.dropped_before_snapshot += 1;
-                        return Ok(());
-                    }
-                    if first > target {
-                        self.gap("snapshot", at, target, first, event_ms, local_us);
-                    }
-                    self.st.awaiting_snapshot = None;
-                } else if let Some(p) = self.st.prev_u {
-                    match prev {
-                        Some(pu) if pu != p => self.gap("sequence", at, p, pu, event_ms, local_us),
-                        None if first != p + 1 => self.gap("sequence", at, p + 1, first, event_ms, local_us),
-                        _ => {}
-                    }
-                }
-                self.apply_levels(Side::Bid, &bids)?;
-                self.apply_levels(Side::Ask, &asks)?;
-                self.st.prev_u = Some(last);
-                self.st.last_update_id = Some(last);
-                if let Some(l) = local_us {
-                    self.st.last_local_us = Some(l);
-                }
-                if let Some(e) = event_ms {
-                    self.st.last_exchange_ms = Some(e);
-                    if let Some(l) = local_us {
-                        self.st.drift.record(l - e.saturating_mul(1000));
-                    }
-                    self.sample(e);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn step_tardis(&mut self) -> Result<bool, Error> {
-        let mut line = std::mem::take(&mut self.line);
-        let result = self.tardis_message(&mut line);
-        self.line = line;
-        result
-    }
-
-    /// Applies every row of the next message; the first row of the message after it is
-    /// left in `pending` (a message never spans files).
-    fn tardis_message(&mut self, line: &mut Vec<u8>) -> Result<bool, Error> {
-        let mut head: Option<(i64, i64, usize)> = None; // (local, exchange, file index)
-        loop {
-            let at = if let Some(p) = self.pending.take() {
-                std::mem::swap(line, &mut self.pending_line);
-                p
-            } else {
-                match self.inputs.next_line(line)? {
-                    Some(p) => p,
-                    None => break,
-                }
-            };
-            if line.is_empty() || (at.offset == 0 && line.starts_with(tardis::HEADER_PREFIX)) {
-                continue;
-            }
-            let row = match tardis::parse(line) {
-                Ok(r) => r,
-                Err(e) => return Err(e.at(&self.path_of(at.file_index), at.offset)),
-            };
-            if let Some((local, _, file)) = head {
-                if row.local_us != local || at.file_index != file {
-                    self.pending = Some(at);
-                    std::mem::swap(line, &mut self.pending_line);
-                    break;
-                }
-            } else {
-                head = Some((row.local_us, row.timestamp_us, at.file_index));
-            }
-            if row.symbol != self.symbol {
-                return Err(Error::Parse {
-                    path: self.path_of(at.file_index),
-                    offset: at.offset,
-                    reason: format!("row for symbol {:?}, expected {:?}", row.symbol, self.symbol),
-                });
-            }
-            if row.is_snapshot {
-                if !self.st.in_snapshot_run {
-                    self.book.clear();
-                    self.st.in_snapshot_run = true;
-                    self.st.snapshots += 1;
-                    self.st.stale = false;
-                }
-            } else {
-                self.st.in_snapshot_run = false;
-            }
-            if let Err(e) = self.book.set_text(row.side, row.price, row.amount) {
-                return Err(e.at(&self.path_of(at.file_index), at.offset));
-            }
-        }
-        let Some((local, exchange, _)) = head else {
-            return Ok(false);
-        };
-        self.st.events_processed += 1;
-        self.st.last_local_us = Some(local);
-        let exchange_ms = exchange.div_euclid(1000);
-        self.st.last_exchange_ms = Some(exchange_ms);
-        self.st.drift.record(local - exchange);
-        self.sample(exchange_ms);
-        Ok(true)
     }
 }
