@@ -25,6 +25,7 @@ from pinnacle.cli import (
     config_cmd,
     demo,
     inspect_cmd,
+    pipeline_cmd,
     recover_cmd,
     vault_cmd,
     verify_cmd,
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         vault_cmd,
         audit_cmd,
         backup_cmd,
+        pipeline_cmd,
     ):
         module.add_parsers(sub)
     return p

@@ -218,3 +218,21 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
         self.map_err(to_py)
     }
 }
+
+/// Market-data pipeline errors: an unreadable input is an I/O error, a malformed message
+/// corruption at (path, offset), a bad argument InvalidArgumentError.
+pub fn marketdata_err(e: pinnacle_marketdata::Error) -> PyErr {
+    use pinnacle_marketdata::Error as M;
+    let msg = e.to_string();
+    match e {
+        M::Io { ref path, ref source } => {
+            let errno = source.raw_os_error().unwrap_or(libc_eio());
+            Fields::at(path).set(PinnacleIOError::new_err((errno, msg, path.clone().into_os_string())))
+        }
+        M::Parse { ref path, offset, ref reason } => {
+            Fields { offset: Some(offset), reason: Some(reason), ..Fields::at(path) }
+                .set(CorruptionError::new_err(msg))
+        }
+        M::Data(_) | M::InvalidArgument(_) => InvalidArgumentError::new_err(msg),
+    }
+}

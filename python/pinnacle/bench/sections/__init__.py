@@ -6,7 +6,7 @@ metrics and plot series, and its ``targets`` are checked against those metrics. 
 """
 
 from pinnacle.bench.harness import Section
-from pinnacle.bench.sections import append, book, bulk, durable, recovery, security
+from pinnacle.bench.sections import append, book, bulk, durable, pipeline, recovery, security
 
 ALL: tuple[Section, ...] = (
     append.SECTION,
@@ -15,4 +15,5 @@ ALL: tuple[Section, ...] = (
     recovery.SECTION,
     book.SECTION,
     security.SECTION,
+    pipeline.SECTION,
 )
