@@ -1,4 +1,5 @@
 //! Every rule of the pipeline core, proved from the outside.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use pinnacle_marketdata::engine::SinkConfig;
 use pinnacle_marketdata::{decimal, Engine, Format, L2Book, Limits, Side, Stop};
