@@ -4,9 +4,10 @@ restarts, so a crash loop cannot hand out a fresh budget.
 Every granted acquisition is appended to a pinnacle journal (the registry's ``ratelimit.*`` kinds) before
 :meth:`RateLimiter.try_acquire` returns True; the journal syncs on an interval
 (``sync_interval_ms``), so appends stay cheap. The consumption record is encoded and
-decoded in Rust (``rust/security/src/ratelimit.rs``); the other kinds carry JSON. Opening replays the journal with the same
-pure state functions the live limiter uses (``_ratelimit_policy``): the recovered state is
-the live state at the last granted acquisition.
+decoded in Rust (``rust/security/src/ratelimit.rs``); the other kinds carry JSON.
+Opening replays the journal with the same pure state functions the live limiter uses
+(``_ratelimit_policy``): the recovered state is the live state at the last granted
+acquisition.
 
 Why recovered state never holds more budget than before the crash:
 
