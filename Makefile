@@ -72,7 +72,8 @@ bench: build-dev
 # committed seed corpus stays as it is). cargo-fuzz needs nightly features:
 # RUSTC_BOOTSTRAP=1 enables them on the stable toolchain.
 FUZZ_SECONDS ?= 12
-FUZZ_TARGETS := journal_entry journal_header journal_scan snapshot book_op format_decoders grid_meta
+FUZZ_TARGETS := journal_entry journal_header journal_scan snapshot book_op format_decoders grid_meta \
+	security_decoders
 fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \

@@ -1,7 +1,7 @@
 """Type stubs for the Rust extension module ``pinnacle._core``."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, final
@@ -17,6 +17,15 @@ BOOK_OP_KIND: int
 """Journal entry kind of book operations."""
 BOOK_OP_NAMES: tuple[str, ...]
 """Book operation names, in tag order."""
+VAULT_VERSION: int
+"""The credential vault format version this build writes (and the newest it reads)."""
+VAULT_HEADER_SIZE: int
+"""Size of a vault file's header (its AES-GCM associated data): 52."""
+VAULT_SALT_SIZE: int
+VAULT_NONCE_SIZE: int
+VAULT_TAG_SIZE: int
+RATELIMIT_MAX_KEY_BYTES: int
+"""The longest rate-limit key, in UTF-8 bytes."""
 
 _Payloads = list[Buffer] | tuple[Buffer, ...] | npt.NDArray[np.uint8]
 
@@ -408,6 +417,32 @@ def canonical_grid(tick_size: _Number, lot_size: _Number) -> tuple[str, str]:
 
 def encode_symbol_meta(symbol: str, tick_size: _Number, lot_size: _Number) -> bytes: ...
 def decode_symbol_meta(data: bytes, symbol: str, path: str | os.PathLike[str]) -> tuple[str, str, bool]: ...
+
+# The security layer's byte layouts (pinnacle-security, rust/security).
+def check_vault_kdf(memory_kib: int, time_cost: int, parallelism: int) -> None:
+    """InvalidArgumentError naming the first Argon2id cost outside the vault format's bounds."""
+
+def encode_vault_header(
+    memory_kib: int, time_cost: int, parallelism: int, salt: Buffer, nonce: Buffer
+) -> bytes:
+    """The 52-byte vault header (the AES-GCM associated data)."""
+
+def decode_vault_header(data: Buffer, path: str) -> tuple[int, int, int, bytes, bytes]:
+    """(memory_kib, time_cost, parallelism, salt, nonce) of the vault file ``data``;
+    VaultError naming ``path`` if this build cannot read it."""
+
+def encode_rate_consumption(t_ns: int, cost: int, key: str) -> bytes:
+    """The payload of a ``ratelimit.consume`` entry."""
+
+def decode_rate_consumption(payload: Buffer) -> tuple[int, int, str]:
+    """(t_ns, cost, key) of a ``ratelimit.consume`` payload; CorruptionError if it is not one."""
+
+def encode_backup_entries(entries: Iterable[Entry]) -> tuple[bytes, int | None]:
+    """An incremental backup's entry stream for ``entries`` and the last seq (None: none)."""
+
+def decode_backup_entries(blob: Buffer) -> list[tuple[int, int, int, bytes]]:
+    """(seq, kind, timestamp_ns, payload) of each entry; CorruptionError if malformed."""
+
 def _crash_atomic_writes_at(point: Literal["written", "synced", "renamed"] | None) -> None: ...
 
 _Levels = list[tuple[str, str]]
@@ -470,6 +505,12 @@ def _durable_image(path: str | os.PathLike[str]) -> bytes | None: ...
 __all__ = [
     "BOOK_OP_KIND",
     "BOOK_OP_NAMES",
+    "RATELIMIT_MAX_KEY_BYTES",
+    "VAULT_HEADER_SIZE",
+    "VAULT_NONCE_SIZE",
+    "VAULT_SALT_SIZE",
+    "VAULT_TAG_SIZE",
+    "VAULT_VERSION",
     "CheckpointTrigger",
     "EngineCapture",
     "Entry",
@@ -494,10 +535,17 @@ __all__ = [
     "_inject_fault",
     "_track_durability",
     "canonical_grid",
+    "check_vault_kdf",
+    "decode_backup_entries",
     "decode_book_op",
+    "decode_rate_consumption",
     "decode_snapshot_marker",
     "decode_symbol_meta",
+    "decode_vault_header",
+    "encode_backup_entries",
+    "encode_rate_consumption",
     "encode_symbol_meta",
+    "encode_vault_header",
     "entry_kinds",
     "examine_journal_tail",
     "file_format",

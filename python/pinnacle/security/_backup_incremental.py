@@ -8,50 +8,35 @@ the base needs were compacted away). ``base_sha256`` names the exact base file, 
 chain (full, incremental, incremental...) can only be restored in order.
 
 ``REL.entries`` is a sequence of ``seq u64 | kind u16 | timestamp_ns i64 | length u32 |
-payload`` (little-endian); kind 0 is a checkpoint. Restoring appends them to the
-journal restored from the base and checks that each gets its recorded seq.
+payload`` (little-endian), encoded and decoded in Rust
+(``rust/security/src/backup_entries.rs``); kind 0 is a checkpoint. Restoring appends them
+to the journal restored from the base and checks that each gets its recorded seq.
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterator
 from pathlib import Path
 
-from pinnacle._core import Journal
+from pinnacle._core import Journal, decode_backup_entries, encode_backup_entries, entry_kinds
 
 ENTRIES_SUFFIX = ".entries"
-_ENTRY = struct.Struct("<QHqI")
-CHECKPOINT_KIND = 0
+CHECKPOINT_KIND = entry_kinds()["checkpoint"]
 
 
 def encode_entries(journal_path: Path, from_seq: int) -> tuple[bytes, int]:
     """The entries of the journal at ``journal_path`` from ``from_seq`` on, and the last
     seq included (``from_seq - 1`` if none)."""
-    out = bytearray()
-    last = from_seq - 1
     with Journal(journal_path) as j:
-        if j.last_seq >= from_seq:
-            for e in j.read(from_seq):
-                out += _ENTRY.pack(e.seq, e.kind, e.timestamp_ns, len(e.payload))
-                out += e.payload
-                last = e.seq
-    return bytes(out), last
+        if j.last_seq < from_seq:
+            return b"", from_seq - 1
+        blob, last = encode_backup_entries(j.read(from_seq))
+    return blob, from_seq - 1 if last is None else last
 
 
-def decode_entries(blob: bytes) -> Iterator[tuple[int, int, int, bytes]]:
-    """(seq, kind, timestamp_ns, payload) of each entry in ``blob``; ValueError if it is
-    malformed."""
-    pos = 0
-    while pos < len(blob):
-        if pos + _ENTRY.size > len(blob):
-            raise ValueError("truncated entry header")
-        seq, kind, ts, n = _ENTRY.unpack_from(blob, pos)
-        pos += _ENTRY.size
-        if pos + n > len(blob):
-            raise ValueError(f"entry {seq} is truncated")
-        yield seq, kind, ts, blob[pos : pos + n]
-        pos += n
+def decode_entries(blob: bytes) -> list[tuple[int, int, int, bytes]]:
+    """(seq, kind, timestamp_ns, payload) of each entry in ``blob``; CorruptionError
+    (``offset``: the faulty entry's first byte) if it does not split into whole entries."""
+    return decode_backup_entries(blob)
 
 
 def can_continue(
@@ -66,7 +51,8 @@ def can_continue(
 
 def apply_entries(journal_path: Path, blob: bytes, from_seq: int, to_seq: int) -> None:
     """Appends the entries of ``blob`` to the restored journal, which must end at
-    ``from_seq - 1``; ValueError if a seq does not come out as recorded."""
+    ``from_seq - 1``; ValueError if a seq does not come out as recorded, CorruptionError
+    if ``blob`` is malformed (nothing is appended then)."""
     with Journal(journal_path) as j:
         if j.next_seq != from_seq:
             raise ValueError(

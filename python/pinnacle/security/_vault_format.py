@@ -1,48 +1,35 @@
-"""The credential vault's file format (see docs/security.md).
-
-::
-
-    offset  size  field
-    0       8     magic b"PNVAULT\\x00"
-    8       2     format version, u16 LE (1)
-    10      1     KDF id (2 = Argon2id, version 0x13)
-    11      1     reserved, 0
-    12      4     Argon2 memory cost, KiB, u32 LE
-    16      4     Argon2 time cost (passes), u32 LE
-    20      4     Argon2 parallelism (lanes), u32 LE
-    24      16    salt (random, new for each file: created or password changed)
-    40      12    AES-GCM nonce (random, new for each write)
-    52      ...   AES-256-GCM ciphertext of the UTF-8 JSON document, then the 16-byte tag
+"""The credential vault's file format (docs/security.md § Credential vault): a 52-byte
+header (magic, format version, KDF id and Argon2id costs, salt, nonce), then the
+AES-256-GCM ciphertext of the UTF-8 JSON document and its 16-byte tag.
 
 The 52 header bytes are the associated data: a changed KDF parameter, salt or version
 fails authentication like a changed ciphertext byte. The key is Argon2id(password, salt,
 params) -> 32 bytes. Parameters read from a file are bounded before the KDF runs, so a
-tampered header cannot make opening allocate more than MAX_MEMORY_KIB or run for long.
+tampered header cannot make opening allocate more than 1 GiB or run for long.
+
+The header's layout and every check of its fields and bounds are in Rust
+(``pinnacle-security``, ``rust/security/src/vault.rs``), called through
+``pinnacle._core``; this module keeps the cryptography (``cryptography``, ``argon2-cffi``)
+and the JSON document.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import struct
 from dataclasses import dataclass
 from typing import Any
 
+from pinnacle import _core
 from pinnacle.errors import InvalidArgumentError, VaultError
 from pinnacle.security._deps import require
 
-MAGIC = b"PNVAULT\x00"
-VERSION = 1
-KDF_ARGON2ID = 2
-_HEADER = struct.Struct("<8sHBBIII16s12s")
-HEADER_SIZE = _HEADER.size  # 52
-TAG_SIZE = 16
-SALT_SIZE = 16
-NONCE_SIZE = 12
+VERSION = _core.VAULT_VERSION
+HEADER_SIZE = _core.VAULT_HEADER_SIZE  # 52
+TAG_SIZE = _core.VAULT_TAG_SIZE
+SALT_SIZE = _core.VAULT_SALT_SIZE
+NONCE_SIZE = _core.VAULT_NONCE_SIZE
 KEY_SIZE = 32
-MAX_MEMORY_KIB = 1 << 20  # 1 GiB
-MAX_TIME_COST = 64
-MAX_PARALLELISM = 16
 DOC_FORMAT = 1
 
 
@@ -57,14 +44,12 @@ class KdfParams:
     parallelism: int = 2
 
     def __post_init__(self) -> None:
-        for name, lo, hi in (
-            ("parallelism", 1, MAX_PARALLELISM),
-            ("time_cost", 1, MAX_TIME_COST),
-            ("memory_kib", 8 * self.parallelism if isinstance(self.parallelism, int) else 8, MAX_MEMORY_KIB),
-        ):
+        for name in ("parallelism", "time_cost", "memory_kib"):
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise InvalidArgumentError(f"KdfParams.{name} must be an int in [{lo}, {hi}], got {v!r}")
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise InvalidArgumentError(f"KdfParams.{name} must be an int, got {v!r}")
+        # the bounds (InvalidArgumentError naming the first out): the format's, in Rust
+        _core.check_vault_kdf(self.memory_kib, self.time_cost, self.parallelism)
 
 
 @dataclass(frozen=True)
@@ -101,35 +86,17 @@ def new_salt() -> bytes:
 def parse_header(data: bytes, path: str) -> Header:
     """The header of the vault file ``data``; VaultError (naming ``path``) if it is not
     one this build reads. Nothing is authenticated yet: the caller decrypts next."""
-
-    def fail(msg: str) -> VaultError:
-        e = VaultError(f"{path}: {msg}")
-        e.path = path
-        return e
-
-    if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
-        raise fail("not a pinnacle credential vault (bad magic)")
-    if len(data) < HEADER_SIZE + TAG_SIZE:
-        raise fail(f"truncated vault: {len(data)} bytes, at least {HEADER_SIZE + TAG_SIZE} needed")
-    _magic, version, kdf_id, reserved, mem, t, p, salt, nonce = _HEADER.unpack_from(data)
-    if version > VERSION:
-        raise fail(f"vault format {version} was written by a newer pinnacle (this one reads {VERSION})")
-    if version != VERSION or kdf_id != KDF_ARGON2ID or reserved != 0:
-        raise fail(f"unsupported vault header (format {version}, kdf {kdf_id}): the file is damaged")
-    try:
-        kdf = KdfParams(memory_kib=mem, time_cost=t, parallelism=p)
-    except InvalidArgumentError as e:
-        raise fail(f"implausible KDF parameters in the header ({e}): the file is damaged") from None
-    return Header(kdf, salt, nonce, bytes(data[:HEADER_SIZE]))
+    mem, t, p, salt, nonce = _core.decode_vault_header(data, path)
+    return Header(
+        KdfParams(memory_kib=mem, time_cost=t, parallelism=p), salt, nonce, bytes(data[:HEADER_SIZE])
+    )
 
 
 def seal(key: bytes, kdf: KdfParams, salt: bytes, plaintext: bytes) -> bytes:
     """The whole vault file for ``plaintext``, under a fresh random nonce."""
     aead = require("cryptography.hazmat.primitives.ciphers.aead", "cryptography")
     nonce = os.urandom(NONCE_SIZE)
-    header = _HEADER.pack(
-        MAGIC, VERSION, KDF_ARGON2ID, 0, kdf.memory_kib, kdf.time_cost, kdf.parallelism, salt, nonce
-    )
+    header = _core.encode_vault_header(kdf.memory_kib, kdf.time_cost, kdf.parallelism, salt, nonce)
     ct: bytes = aead.AESGCM(key).encrypt(nonce, plaintext, header)
     return header + ct
 

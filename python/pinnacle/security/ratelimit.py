@@ -3,9 +3,11 @@ restarts, so a crash loop cannot hand out a fresh budget.
 
 Every granted acquisition is appended to a pinnacle journal (the registry's ``ratelimit.*`` kinds) before
 :meth:`RateLimiter.try_acquire` returns True; the journal syncs on an interval
-(``sync_interval_ms``), so appends stay cheap. Opening replays the journal with the same
-pure state functions the live limiter uses (``_ratelimit_policy``): the recovered state is
-the live state at the last granted acquisition.
+(``sync_interval_ms``), so appends stay cheap. The consumption record is encoded and
+decoded in Rust (``rust/security/src/ratelimit.rs``); the other kinds carry JSON.
+Opening replays the journal with the same pure state functions the live limiter uses
+(``_ratelimit_policy``): the recovered state is the live state at the last granted
+acquisition.
 
 Why recovered state never holds more budget than before the crash:
 
@@ -26,13 +28,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pinnacle import _core
 from pinnacle._core import Journal, entry_kinds
 from pinnacle.errors import InvalidArgumentError
 from pinnacle.paths import make_private_dir
@@ -56,8 +58,7 @@ KIND_OPEN = _KINDS["ratelimit.open"]
 KIND_CLOSE = _KINDS["ratelimit.close"]
 KIND_SNAPSHOT = _KINDS["ratelimit.snapshot"]
 KIND_EXHAUST = _KINDS["ratelimit.exhaust"]
-_CONSUME = struct.Struct("<qI")
-MAX_KEY_BYTES = 256
+MAX_KEY_BYTES = _core.RATELIMIT_MAX_KEY_BYTES
 MAX_COST = 2**32 - 1
 
 
@@ -121,8 +122,7 @@ class RateLimiter:
         crashed_boot: tuple[bool, str | None] | None = None  # (session open, its boot id)
         for e in self._journal.read(0):
             if e.kind == KIND_CONSUME:
-                t, cost = _CONSUME.unpack_from(e.payload)
-                key = bytes(e.payload[_CONSUME.size :]).decode("utf-8")
+                t, cost, key = _core.decode_rate_consumption(e.payload)
                 if (pol := self._policy_or_none(key)) is not None:
                     pol.consume(self._get_state(key, pol), t, cost)
             elif e.kind == KIND_OPEN:
@@ -205,7 +205,7 @@ class RateLimiter:
                 granted = False
             else:
                 # journaled first: a grant the journal refused is not given
-                self._journal.append(KIND_CONSUME, _CONSUME.pack(now, cost) + key.encode("utf-8"))
+                self._journal.append(KIND_CONSUME, _core.encode_rate_consumption(now, cost, key))
                 pol.consume(st, now, cost)
                 granted = True
         if not granted:

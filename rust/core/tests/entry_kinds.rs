@@ -109,7 +109,7 @@ fn first_args<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
 #[test]
 fn every_kind_the_rust_code_writes_is_registered() {
     let mut paths = Vec::new();
-    for krate in ["core", "book", "python"] {
+    for krate in ["core", "book", "security", "python"] {
         files(&repo().join("rust").join(krate).join("src"), "rs", &mut paths);
     }
     let code: Vec<(PathBuf, String)> = paths.into_iter().map(|p| (p.clone(), rust_code(&p))).collect();

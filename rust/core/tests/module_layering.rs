@@ -1,9 +1,10 @@
-//! Module dependencies point one way. Reads the `src/**/*.rs` of pinnacle-core and
-//! pinnacle-book, collects every `crate::`/`super::` path outside comments and
-//! `#[cfg(test)]` modules, resolves it to the module it names (a root re-export such as
-//! `crate::OrderBook` to the module it comes from) and asserts that neither the module
-//! graph nor the graph of top-level modules (a submodule counted as its top-level
-//! module) has a cycle, and that every top-level edge goes down the layering listed here.
+//! Module dependencies point one way. Reads the `src/**/*.rs` of pinnacle-core,
+//! pinnacle-book and pinnacle-security, collects every `crate::`/`super::` path outside
+//! comments and `#[cfg(test)]` modules, resolves it to the module it names (a root
+//! re-export such as `crate::OrderBook` to the module it comes from) and asserts that
+//! neither the module graph nor the graph of top-level modules (a submodule counted as
+//! its top-level module) has a cycle, and that every top-level edge goes down the
+//! layering listed here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is how a test fails
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,6 +52,9 @@ const BOOK_LAYERS: &[&str] = &[
     "journaled",
     "shadow",
 ];
+
+/// pinnacle-security's modules, lowest first (independent layouts: none imports another).
+const SECURITY_LAYERS: &[&str] = &["vault", "ratelimit", "backup_entries"];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
@@ -301,4 +305,9 @@ fn core_modules_depend_one_way() {
 #[test]
 fn book_modules_depend_one_way() {
     check("book", BOOK_LAYERS);
+}
+
+#[test]
+fn security_modules_depend_one_way() {
+    check("security", SECURITY_LAYERS);
 }

@@ -57,7 +57,7 @@ impl IntSteps {
 }
 
 /// An int of any size (anything with `__index__`, bool excepted), saturated to i128.
-fn int_value(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i128> {
+pub fn int_value(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i128> {
     if obj.is_instance_of::<PyBool>() {
         return Err(type_error(format!("{name} must be an int, not bool")));
     }
@@ -114,6 +114,16 @@ pub fn kind(obj: &Bound<'_, PyAny>) -> PyResult<u16> {
 
 pub fn levels(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     int_in(obj, "levels", 0, i64::MAX as i128, "").map(|v| v as usize)
+}
+
+/// A rate-limit cost: units of budget, 1..=u32::MAX.
+pub fn cost(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    int_in(obj, "cost", 1, u32::MAX as i128, "").map(|v| v as u32)
+}
+
+/// A time in ns since the Unix epoch, any i64 (a limiter's clock may be set back).
+pub fn t_ns(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    int_in(obj, "t_ns", i64::MIN as i128, i64::MAX as i128, "").map(|v| v as i64)
 }
 
 pub fn sync_interval_ms(obj: &Bound<'_, PyAny>) -> PyResult<u64> {

@@ -5,6 +5,7 @@
 use pinnacle_book::meta::MetaError;
 use pinnacle_book::{BookError, CodecError, EngineError, SnapshotError};
 use pinnacle_core::Error;
+use pinnacle_security::{ConsumptionError, StreamError, VaultHeaderError};
 use pyo3::exceptions::{PyMemoryError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::{import_exception, PyErr};
@@ -21,6 +22,7 @@ import_exception!(pinnacle.errors, PinnacleIOError);
 import_exception!(pinnacle.errors, InvalidArgumentError);
 import_exception!(pinnacle.errors, OrderBookError);
 import_exception!(pinnacle.errors, MetaChecksumError);
+import_exception!(pinnacle.errors, VaultError);
 
 /// Imports every exception type now (see `crate::warm_up`): a failed lazy import panics.
 pub fn warm_up(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
@@ -37,6 +39,7 @@ pub fn warm_up(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
         py.get_type::<InvalidArgumentError>(),
         py.get_type::<OrderBookError>(),
         py.get_type::<MetaChecksumError>(),
+        py.get_type::<VaultError>(),
     );
     Ok(())
 }
@@ -198,6 +201,32 @@ pub fn meta_err(e: MetaError, path: &Path) -> PyErr {
         MetaError::Invalid(m) => CorruptionError::new_err(m),
     };
     Fields::at(path).set(err)
+}
+
+/// A vault file (read from `path`, as the caller names it) whose header this build cannot
+/// read: VaultError, "PATH: why", with `path` set.
+pub fn vault_header_err(e: VaultHeaderError, path: &str) -> PyErr {
+    Fields::at(Path::new(path)).set(VaultError::new_err(format!("{path}: {e}")))
+}
+
+/// A `ratelimit.consume` payload that does not decode: corruption.
+pub fn consumption_decode_err(e: ConsumptionError) -> PyErr {
+    let reason = format!("invalid ratelimit.consume payload: {e}");
+    Fields { reason: Some(&reason), ..Fields::default() }.set(CorruptionError::new_err(reason.clone()))
+}
+
+/// An incremental backup's entry stream that does not split into whole entries is
+/// corruption (`offset`: the faulty entry's first byte); a payload too long to encode is
+/// the caller's.
+pub fn backup_stream_err(e: StreamError) -> PyErr {
+    match e.offset() {
+        Some(offset) => {
+            let reason = e.to_string();
+            Fields { offset: Some(offset as u64), reason: Some(&reason), ..Fields::default() }
+                .set(CorruptionError::new_err(format!("incremental backup entries: {reason}")))
+        }
+        None => invalid(e.to_string()),
+    }
 }
 
 pub fn invalid(msg: impl Into<String>) -> PyErr {

@@ -1,5 +1,6 @@
 //! Python bindings of pinnacle: type conversion and error mapping only. Everything that
-//! touches bytes on disk lives in `pinnacle-core`.
+//! touches bytes on disk lives in `pinnacle-core`, `pinnacle-book` and
+//! `pinnacle-security`.
 
 mod book;
 mod convert;
@@ -13,6 +14,7 @@ mod kinds;
 mod marketdata;
 mod orders;
 mod reader;
+mod security;
 mod shadow;
 
 use pyo3::prelude::*;
@@ -76,6 +78,11 @@ mod _core {
     #[pymodule_export]
     use super::reader::PyJournalReader;
     #[pymodule_export]
+    use super::security::{
+        check_vault_kdf, decode_backup_entries, decode_rate_consumption, decode_vault_header,
+        encode_backup_entries, encode_rate_consumption, encode_vault_header,
+    };
+    #[pymodule_export]
     use super::shadow::PyShadowBook;
     #[pymodule_export]
     use super::{_clear_faults, _durable_image, _inject_fault, _track_durability};
@@ -88,6 +95,7 @@ mod _core {
         super::warm_up(m.py())?;
         m.add("BOOK_OP_KIND", pinnacle_book::OP_KIND)?;
         m.add("BOOK_OP_NAMES", pyo3::types::PyTuple::new(m.py(), pinnacle_book::ops::OP_NAMES)?)?;
+        super::security::add_constants(m)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }
