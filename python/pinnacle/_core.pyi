@@ -3,7 +3,7 @@
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, final
+from typing import Any, Literal, final
 
 import numpy as np
 import numpy.typing as npt
@@ -283,6 +283,83 @@ class OrderBook:
     def __len__(self) -> int: ...
 
 @final
+class Ledger:
+    """The trading-state ledger journaled write-ahead (``pinnacle.ledger.Ledger`` is its
+    Python face): conversion only, views as dicts and tuples of decimal text."""
+
+    def __new__(cls, *, journal: Journal | None = None) -> Self: ...
+    def attach_journal(self, journal: Journal) -> None: ...
+    def submit(
+        self,
+        client_id: str,
+        symbol: str,
+        exchange: str,
+        side: str,
+        order_type: str,
+        price: _Number | None,
+        quantity: _Number,
+        strategy_id: str | None = None,
+        timestamp_ns: int | None = None,
+    ) -> dict[str, Any]: ...
+    def ack(
+        self, client_id: str, exchange_order_id: str, timestamp_ns: int | None = None
+    ) -> dict[str, Any]: ...
+    def reject(self, client_id: str, reason: str, timestamp_ns: int | None = None) -> dict[str, Any]: ...
+    def cancel(self, client_id: str, timestamp_ns: int | None = None) -> dict[str, Any]: ...
+    def fill(
+        self,
+        client_id: str,
+        trade_id: str,
+        price: _Number,
+        quantity: _Number,
+        fee: _Number | None = None,
+        fee_asset: str | None = None,
+        timestamp_ns: int | None = None,
+    ) -> tuple[dict[str, Any], bool]: ...
+    def set_position(
+        self,
+        symbol: str,
+        exchange: str,
+        quantity: _Number,
+        avg_price: _Number,
+        timestamp_ns: int | None = None,
+    ) -> None: ...
+    def set_balance(
+        self, exchange: str, asset: str, total: _Number, available: _Number, timestamp_ns: int | None = None
+    ) -> None: ...
+    def halt(self, reason: str, timestamp_ns: int | None = None) -> None: ...
+    def resume(self, timestamp_ns: int | None = None) -> None: ...
+    def set_config(self, key: str, value: str, timestamp_ns: int | None = None) -> None: ...
+    def strategy_update(
+        self, strategy_id: str, what: str, value: object = None, timestamp_ns: int | None = None
+    ) -> None: ...
+    def prune_fills(self, before_ns: int, timestamp_ns: int | None = None) -> None: ...
+    def set_mark(self, symbol: str, price: _Number) -> None: ...
+    def orders(self) -> list[dict[str, Any]]: ...
+    def order(self, client_id: str) -> dict[str, Any] | None: ...
+    def recent_fills(self) -> list[dict[str, Any]]: ...
+    def positions(self) -> list[tuple[str, str, str, str, str, int]]: ...
+    def balances(self) -> list[tuple[str, str, str, str, int]]: ...
+    def fees(self) -> dict[str, str]: ...
+    def risk(
+        self,
+    ) -> tuple[bool, str | None, int | None, str, str | None, str | None, str | None]: ...
+    def config(self) -> tuple[dict[str, str], int]: ...
+    def strategies(self) -> list[tuple[str, str, bytes, bool, int | None, int]]: ...
+    def stats(self) -> tuple[int, int]: ...
+    def checksum(self) -> int: ...
+    def problems(self, tolerance_ns: int = 60_000_000_000) -> list[str]: ...
+    def replay_journal(self, journal: Journal, from_seq: int) -> int: ...
+    def state_bytes(self) -> tuple[bytes, int]: ...
+    @staticmethod
+    def from_state_bytes(data: bytes, *, journal: Journal | None = None) -> Ledger: ...
+    def check_owner(self) -> None: ...
+    @property
+    def journaled(self) -> bool: ...
+    @property
+    def journal_path(self) -> Path | None: ...
+
+@final
 class ShadowBook:
     """The snapshot pipeline's own copy of a book, fed from the journal file."""
 
@@ -424,6 +501,7 @@ __all__ = [
     "JournalHeaderSlot",
     "JournalReader",
     "JournalTail",
+    "Ledger",
     "Order",
     "OrderBook",
     "RecoveryReport",
@@ -441,11 +519,14 @@ __all__ = [
     "decode_snapshot_marker",
     "decode_symbol_meta",
     "encode_symbol_meta",
+    "entry_kinds",
     "examine_journal_tail",
     "file_format",
     "fsync_dir",
     "is_temp_name",
     "journal_entry_size",
+    "kind_name",
+    "kind_ranges",
     "peek_snapshot_header",
     "read_journal_header",
     "remove_stale_temps",

@@ -104,6 +104,17 @@ class GridMismatchError(CorruptionError):
     them was changed, and prices would be rescaled. Recovery refuses."""
 
 
+class LedgerError(PinnacleError, ValueError):
+    """A ledger operation was refused (unknown or duplicate client id, fill on an unknown
+    or closed order, overfill, non-positive quantity, submit while halted, bad enum value,
+    wrong type...). The ledger is unchanged and nothing was journaled. ``code`` names the
+    problem for programs: ``unknown_order``, ``duplicate_order``, ``order_closed``,
+    ``overfill``, ``invalid_quantity``, ``invalid_value``, ``invalid_type``, ``halted``,
+    ``overflow``."""
+
+    code: str | None = None
+
+
 __all__ = [
     "CorruptionError",
     "EntriesCompactedError",
@@ -114,6 +125,7 @@ __all__ = [
     "JournalClosedError",
     "JournalLockedError",
     "JournalPoisonedError",
+    "LedgerError",
     "MetaChecksumError",
     "OrderBookError",
     "PinnacleError",

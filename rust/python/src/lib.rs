@@ -10,6 +10,7 @@ mod formats;
 mod grid;
 mod journal;
 mod kinds;
+mod ledger;
 mod orders;
 mod reader;
 mod shadow;
@@ -68,6 +69,8 @@ mod _core {
     use super::journal::{EntryIterator, PyJournal};
     #[pymodule_export]
     use super::kinds::{entry_kinds, kind_name, kind_ranges};
+    #[pymodule_export]
+    use super::ledger::PyLedger;
     #[pymodule_export]
     use super::orders::{PyFill, PyOrder, PySnapshotInfo};
     #[pymodule_export]
