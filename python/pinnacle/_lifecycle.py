@@ -51,6 +51,9 @@ class Resources:
         self.closed = False
         """Every release step completed."""
         self.lost: DataDirectoryLostError | None = None
+        self.ledger: Any = None
+        """The manager's ``pinnacle.Ledger`` once opened (``_ledger.open_ledger``)."""
+        self.ledger_journal: Any = None
 
     def pipes(self) -> list[SnapshotPipeline]:
         with self.lock:
@@ -80,6 +83,13 @@ class Resources:
                     if reason is None:
                         _log.exception("Closing the journal of %s failed", p.snapshots.symbol)
                     errors.append(e)
+        if self.ledger_journal is not None:
+            try:
+                self.ledger_journal.close(reason)
+            except Exception as e:
+                if reason is None:
+                    _log.exception("Closing the ledger journal failed")
+                errors.append(e)
         return errors
 
     def snapshot_changed(self, keep: int) -> list[Exception]:
