@@ -81,6 +81,7 @@ def test_the_ledger_is_journaled_under_a_reserved_name_and_recovered(tmp_path: P
         led.set_config("max_position.BTC-USD", "2", timestamp_ns=5_001)
         want = (led.checksum(), led.positions, led.orders, led.recent_fills, led.config_version, led.risk)
         pm.order_book("BTC-USD").add_order(1, "buy", "10", 1)
+        pm.shutdown(snapshot=False)  # recovery below replays the whole journal
     assert (tmp_path / "journals" / f"{RESERVED}.journal").is_file()
     with pytest.raises(ValueError):
         PersistenceManager(tmp_path / "other", maintenance=False).order_book(RESERVED)

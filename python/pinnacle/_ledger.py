@@ -3,8 +3,9 @@
 The ledger journals to ``DATA/journals/@ledger.journal``: ``@`` is not a symbol character
 (``paths.validate_symbol``), so no symbol's journal can take the name, and the symbol scan
 (``DataLayout.symbols_on_disk``) passes over it. It is opened with ``ledgerSyncMode``
-(default ``"always"``: an operation returns once durable). Recovery replays the whole
-journal through the ledger's own validate/apply (the same code as the live path), then
+(default ``"always"``: an operation returns once durable). Recovery loads the newest
+usable ledger snapshot (``_ledger_snapshots``), replays the journal after it through the
+ledger's own validate/apply (the same code as the live path), then
 checks the recovered state's invariants and refuses a state that fails them. Nothing is
 journaled by recovery.
 """
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pinnacle import _core
+from pinnacle import _ledger_snapshots as snapshots
 from pinnacle._recovery import RecoveryInfo
 from pinnacle.config import PersistenceConfig
 from pinnacle.errors import CorruptionError
@@ -64,12 +67,24 @@ def open_ledger(
         initial_size=cfg.journal_initial_size,
         growth_step=cfg.journal_growth_step,
     )
+    problems: list[str] = []
+    snap = None
     try:
-        core = _core.Ledger()
-        replayed = core.replay_journal(journal, 1) if existed else 0
-        problems = core.problems(FUTURE_TOLERANCE_NS)
-        if problems:
-            raise CorruptionError(f"{path}: the recovered ledger fails its invariants: {'; '.join(problems)}")
+        core, replay_from = _core.Ledger(), 1
+        if existed:
+            found = snapshots.newest_usable(snapshot_dir(layout), journal, problems=problems)
+            if found is not None:
+                core, snap = found
+                replay_from = snap.covered_seq + 1
+            elif journal.first_seq > 1:
+                raise CorruptionError(
+                    f"{path}: entries before seq {journal.first_seq} were compacted away and no "
+                    "usable ledger snapshot covers them; refusing to recover partial state"
+                )
+        replayed = core.replay_journal(journal, replay_from) if existed else 0
+        bad = core.problems(FUTURE_TOLERANCE_NS)
+        if bad:
+            raise CorruptionError(f"{path}: the recovered ledger fails its invariants: {'; '.join(bad)}")
         core.attach_journal(journal)
     except BaseException:
         journal.close()
@@ -78,16 +93,47 @@ def open_ledger(
     if existed:
         info = LedgerRecoveryInfo(
             symbol=LEDGER_NAME,
-            snapshot_file=None,
-            snapshot_covered_seq=None,
+            snapshot_file=None if snap is None else snap.path,
+            snapshot_covered_seq=None if snap is None else snap.covered_seq,
             entries_replayed=replayed,
             orders=len(core.orders()),
             duration_s=time.perf_counter() - t0,
             journal_report=journal.recovery_report.summary(),
+            problems=problems,
             checksum=core.checksum(),
         )
         _log.info("Recovered the ledger (%d records) in %.1f ms", replayed, info.duration_s * 1e3)
-    return Ledger(core), journal, info
+    for p in problems:
+        _log.warning("Ledger recovery: %s", p)
+    led = Ledger(core)
+    led._past = lambda seq, ts: snapshots.state_at(journal, snapshot_dir(layout), seq, ts)
+    return led, journal, info
 
 
-__all__ = ["LEDGER_NAME", "LedgerRecoveryInfo", "journal_path", "on_disk", "open_ledger"]
+def snapshot_if_changed(led: Ledger, journal: _core.Journal, directory: Path) -> Callable[[int], None]:
+    """What shutdown calls: a snapshot when records were journaled since the newest one."""
+    last = [journal.next_seq]
+
+    def snap(keep: int) -> None:
+        if journal.closed or journal.next_seq == last[0]:
+            return
+        snapshots.take(led._core, journal, directory, keep)
+        last[0] = journal.next_seq
+
+    return snap
+
+
+def snapshot_dir(layout: DataLayout) -> Path:
+    """``DATA/snapshots/@ledger``."""
+    return layout.snapshots / LEDGER_NAME
+
+
+__all__ = [
+    "LEDGER_NAME",
+    "LedgerRecoveryInfo",
+    "journal_path",
+    "on_disk",
+    "open_ledger",
+    "snapshot_dir",
+    "snapshot_if_changed",
+]

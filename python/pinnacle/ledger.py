@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -182,10 +182,22 @@ class Ledger:
     :class:`~pinnacle.LedgerError`, changes nothing and journals nothing.
     """
 
-    __slots__ = ("_core",)
+    __slots__ = ("_core", "_past")
 
     def __init__(self, core: _core.Ledger | None = None) -> None:
         self._core = core if core is not None else _core.Ledger()
+        # (seq, timestamp_ns) -> the past state, for a journaled ledger (set by its owner).
+        self._past: Callable[[int | None, int | None], _core.Ledger] | None = None
+
+    def state_at(self, *, seq: int | None = None, timestamp_ns: int | None = None) -> Ledger:
+        """The ledger as it was after journal entry ``seq`` and/or at ``timestamp_ns``
+        (records with a later timestamp left out): a read-only copy (every operation on
+        it raises LedgerError ``read_only``). Only a journaled ledger has a past."""
+        if self._past is None:
+            err = LedgerError("state_at needs a journaled ledger (PersistenceManager.ledger)")
+            err.code = "invalid_value"
+            raise err
+        return Ledger(self._past(seq, timestamp_ns))
 
     # -- operations (journaled) --------------------------------------------------------
     def submit_order(

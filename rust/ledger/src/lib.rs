@@ -8,8 +8,10 @@ pub mod check;
 pub mod dec;
 mod decode;
 pub mod error;
+pub mod history;
 pub mod position;
 pub mod record;
+pub mod snapshot;
 pub mod state;
 mod wire;
 

@@ -7,11 +7,12 @@
 use crate::convert;
 use crate::errors::{ledger_err, ledger_refused, ledger_refused_code};
 use crate::journal::PyJournal;
+use crate::ledger_convert::{dec, fill_dict, now, order_dict, snapshot_refused, text};
 use pinnacle_core::locks::Mutex;
 use pinnacle_core::SyncPolicy;
+use pinnacle_ledger::{history, snapshot};
 use pinnacle_ledger::{
-    Dec, FillIn, JournaledLedger, Ledger, LedgerError, LedgerRecord, Op, Order, OrderType, Outcome, Side,
-    Submit,
+    Dec, FillIn, JournaledLedger, Ledger, LedgerRecord, Op, OrderType, Outcome, Side, Submit,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -21,69 +22,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[pyclass(name = "Ledger", module = "pinnacle._core", frozen)]
 pub struct PyLedger {
     inner: JournaledLedger,
+    /// A past state (`state_at`): every operation is refused.
+    read_only: bool,
     /// Mark prices (not journaled): they only feed unrealized P&L and exposure.
     marks: Mutex<BTreeMap<String, Dec>>,
     /// Journaled with sync "always": the GIL is released while a record becomes durable.
     blocking: AtomicBool,
 }
 
-fn dec(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Dec> {
-    let text = crate::grid::decimal_text(obj, what).map_err(|e| {
-        let code = if e.is_instance_of::<pyo3::exceptions::PyTypeError>(obj.py()) {
-            "invalid_type"
-        } else {
-            "invalid_value"
-        };
-        ledger_refused_code(code, e.value(obj.py()).to_string())
-    })?;
-    Dec::parse(&text).map_err(|e| ledger_refused(LedgerError::dec(&format!("{what} {text}"), e)))
-}
-
-fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
-    obj.extract::<String>().map_err(|_| {
-        let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        ledger_refused_code("invalid_type", format!("{what} must be a str, not {ty}"))
-    })
-}
-
-fn now(ts: Option<i64>) -> i64 {
-    ts.unwrap_or_else(pinnacle_core::wall_clock_ns)
-}
-
-fn order_dict<'py>(py: Python<'py>, o: &Order) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("client_id", &o.client_id)?;
-    d.set_item("symbol", &o.symbol)?;
-    d.set_item("exchange", &o.exchange)?;
-    d.set_item("side", o.side.as_str())?;
-    d.set_item("order_type", o.order_type.as_str())?;
-    d.set_item("price", o.price.map(Dec::text))?;
-    d.set_item("quantity", o.quantity.text())?;
-    d.set_item("filled_quantity", o.filled.text())?;
-    d.set_item("status", o.status.as_str())?;
-    d.set_item("exchange_order_id", &o.exchange_order_id)?;
-    d.set_item("strategy_id", &o.strategy_id)?;
-    d.set_item("reason", &o.reason)?;
-    d.set_item("created_ns", o.created_ns)?;
-    d.set_item("updated_ns", o.updated_ns)?;
-    Ok(d)
-}
-
-fn fill_dict<'py>(py: Python<'py>, f: &pinnacle_ledger::Fill) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("exchange", &f.exchange)?;
-    d.set_item("trade_id", &f.trade_id)?;
-    d.set_item("client_id", &f.client_id)?;
-    d.set_item("symbol", &f.symbol)?;
-    d.set_item("side", f.side.as_str())?;
-    d.set_item("price", f.price.text())?;
-    d.set_item("quantity", f.quantity.text())?;
-    d.set_item("fee", f.fee.text())?;
-    d.set_item("fee_asset", &f.fee_asset)?;
-    d.set_item("realized_pnl", f.realized.text())?;
-    d.set_item("timestamp_ns", f.ts_ns)?;
-    Ok(d)
-}
+/// A snapshot header: (journal id as 32 hex digits or None, covered seq, created ns).
+type SnapHeader = (Option<String>, u64, i64);
 
 impl PyLedger {
     fn build(state: Ledger, journal: Option<&PyJournal>) -> PyResult<PyLedger> {
@@ -91,12 +39,19 @@ impl PyLedger {
         let blocking = core.as_ref().is_some_and(|j| j.options().sync == SyncPolicy::Always);
         Ok(PyLedger {
             inner: JournaledLedger::new(state, core).map_err(ledger_err)?,
+            read_only: false,
             marks: Mutex::new(BTreeMap::new()),
             blocking: AtomicBool::new(blocking),
         })
     }
 
     fn run(&self, py: Python<'_>, ts: Option<i64>, op: Op) -> PyResult<Outcome> {
+        if self.read_only {
+            return Err(ledger_refused_code(
+                "read_only",
+                "this is a past state of the ledger (state_at): read-only".into(),
+            ));
+        }
         let record = LedgerRecord { ts_ns: now(ts), op };
         let result = if self.blocking.load(Ordering::Relaxed) {
             py.detach(|| self.inner.apply(record))
@@ -501,6 +456,62 @@ impl PyLedger {
             }
         })?;
         Self::build(state, journal.as_deref())
+    }
+
+    /// A snapshot of the live state bound to its journal: (bytes, covered seq). Writers
+    /// wait meanwhile (the state and the seq it covers are one consistent pair).
+    #[pyo3(signature = (created_ns=None))]
+    fn snapshot_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = convert::created_ns)] created_ns: Option<i64>,
+    ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
+        let journal = self.inner.journal().cloned();
+        let id = journal.as_ref().and_then(|j| j.journal_id()).unwrap_or(0);
+        let ts = now(created_ns);
+        let (bytes, seq) = self.inner.with_state(|l| {
+            let seq = journal.as_ref().map_or(0, |j| j.next_seq().saturating_sub(1));
+            (snapshot::encode_snapshot(l, id, seq, ts), seq)
+        });
+        Ok((PyBytes::new(py, &bytes), seq))
+    }
+
+    /// A ledger from a verified snapshot and its header (journal id as 32 hex digits or
+    /// None, covered seq, created ns).
+    #[staticmethod]
+    fn from_snapshot(py: Python<'_>, data: &[u8]) -> PyResult<(Self, SnapHeader)> {
+        let (h, state) = py.detach(|| snapshot::decode_snapshot(data)).map_err(snapshot_refused)?;
+        let id = crate::errors::journal_id_text(Some(h.journal_id));
+        Ok((Self::build(state, None)?, (id, h.covered_seq, h.created_ns)))
+    }
+
+    /// The header of a ledger snapshot (not verified beyond itself): (journal id, covered
+    /// seq, created ns).
+    #[staticmethod]
+    fn peek_snapshot(data: &[u8]) -> PyResult<SnapHeader> {
+        let h = snapshot::peek_header(data).map_err(snapshot_refused)?;
+        Ok((crate::errors::journal_id_text(Some(h.journal_id)), h.covered_seq, h.created_ns))
+    }
+
+    /// The read-only state after applying, on top of this (unjournaled) ledger, the
+    /// entries of `journal` from `from_seq` with seq <= `until_seq` and timestamp <=
+    /// `until_ns`.
+    #[pyo3(signature = (journal, from_seq, until_seq=None, until_ns=None))]
+    fn state_at(
+        &self,
+        py: Python<'_>,
+        journal: PyRef<'_, PyJournal>,
+        #[pyo3(from_py_with = convert::from_seq)] from_seq: u64,
+        until_seq: Option<u64>,
+        until_ns: Option<i64>,
+    ) -> PyResult<Self> {
+        let mut state = self.inner.with_state(Ledger::clone);
+        let j = journal.core().clone();
+        let (seq, ns) = (until_seq.unwrap_or(u64::MAX), until_ns.unwrap_or(i64::MAX));
+        py.detach(|| history::replay_until(&mut state, &j, from_seq, seq, ns)).map_err(ledger_err)?;
+        let mut past = Self::build(state, None)?;
+        past.read_only = true;
+        Ok(past)
     }
 
     /// ForkedHandleError when journaled and used in a forked child.

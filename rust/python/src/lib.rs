@@ -11,6 +11,7 @@ mod grid;
 mod journal;
 mod kinds;
 mod ledger;
+mod ledger_convert;
 mod orders;
 mod reader;
 mod shadow;
