@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pinnacle import _core
 from pinnacle import _ledger_snapshots as snapshots
+from pinnacle._durable import DurableWaiter
 from pinnacle._recovery import RecoveryInfo
 from pinnacle.config import PersistenceConfig
 from pinnacle.errors import CorruptionError
@@ -107,6 +108,7 @@ def open_ledger(
         _log.warning("Ledger recovery: %s", p)
     led = Ledger(core)
     led._past = lambda seq, ts: snapshots.state_at(journal, snapshot_dir(layout), seq, ts)
+    led._durable = DurableWaiter(journal)
     return led, journal, info
 
 

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pinnacle import _core
+from pinnacle._durable import DurableWaiter
 from pinnacle.errors import LedgerError
 
 Number = str | int | float | Decimal
@@ -182,12 +183,28 @@ class Ledger:
     :class:`~pinnacle.LedgerError`, changes nothing and journals nothing.
     """
 
-    __slots__ = ("_core", "_past")
+    __slots__ = ("_core", "_durable", "_past")
 
     def __init__(self, core: _core.Ledger | None = None) -> None:
         self._core = core if core is not None else _core.Ledger()
         # (seq, timestamp_ns) -> the past state, for a journaled ledger (set by its owner).
         self._past: Callable[[int | None, int | None], _core.Ledger] | None = None
+        self._durable: DurableWaiter | None = None
+
+    @property
+    def journal_seq(self) -> int:
+        """The journal seq of the last record applied (0: none, or not journaled); pass
+        it to :meth:`durable`."""
+        return self._core.journal_seq
+
+    async def durable(self, seq: int | None = None) -> None:
+        """Resolves once journal entry ``seq`` (default: the last record applied) is
+        durable. With ``ledgerSyncMode`` ``"always"`` that is already so when an operation
+        returns; with ``"interval"``/``"none"`` one fdatasync serves every coroutine
+        waiting (no thread per waiter). An in-memory ledger has nothing to wait for."""
+        if self._durable is None:
+            return
+        await self._durable.wait(self._core.journal_seq if seq is None else seq)
 
     def state_at(self, *, seq: int | None = None, timestamp_ns: int | None = None) -> Ledger:
         """The ledger as it was after journal entry ``seq`` and/or at ``timestamp_ns``

@@ -519,6 +519,14 @@ impl PyLedger {
         self.inner.check_owner().map_err(ledger_err)
     }
 
+    /// The seq of the last entry in the ledger's journal, read under the ledger's lock (0:
+    /// unjournaled or empty): every record applied so far has a seq at most this.
+    #[getter]
+    fn journal_seq(&self) -> u64 {
+        let journal = self.inner.journal().cloned();
+        self.inner.with_state(|_| journal.map_or(0, |j| j.next_seq().saturating_sub(1)))
+    }
+
     #[getter]
     fn journaled(&self) -> bool {
         self.inner.journal().is_some()
