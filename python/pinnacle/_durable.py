@@ -52,7 +52,7 @@ class DurableWaiter:
             try:
                 self._journal.flush()
                 self.flushes += 1
-            except BaseException as e:  # noqa: BLE001 - handed to every waiter
+            except BaseException as e:  # handed to every waiter
                 error = e
             with self._lock:
                 if error is None:
