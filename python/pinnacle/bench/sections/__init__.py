@@ -6,6 +6,13 @@ metrics and plot series, and its ``targets`` are checked against those metrics. 
 """
 
 from pinnacle.bench.harness import Section
-from pinnacle.bench.sections import append, book, bulk, durable, recovery
+from pinnacle.bench.sections import append, book, bulk, durable, ledger, recovery
 
-ALL: tuple[Section, ...] = (append.SECTION, bulk.SECTION, durable.SECTION, recovery.SECTION, book.SECTION)
+ALL: tuple[Section, ...] = (
+    append.SECTION,
+    bulk.SECTION,
+    durable.SECTION,
+    recovery.SECTION,
+    book.SECTION,
+    ledger.SECTION,
+)
