@@ -129,6 +129,41 @@ def _fill(d: dict[str, Any]) -> LedgerFill:
     return LedgerFill(**d)
 
 
+def _refuse(message: str, code: str = "invalid_value") -> LedgerError:
+    err = LedgerError(message)
+    err.code = code
+    return err
+
+
+def _show(v: object) -> str:
+    """``repr(v)``, bounded (an int beyond ``sys.get_int_max_str_digits()`` has no repr)."""
+    try:
+        text = repr(v)
+    except ValueError:
+        return f"an int of {v.bit_length()} bits" if isinstance(v, int) else f"a {type(v).__name__}"
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _seq_arg(name: str, v: object) -> int | None:
+    """An optional journal seq or timestamp: None or an int in 0..2**63-1."""
+    if v is None:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise _refuse(f"{name} must be an int or None, not {type(v).__name__}", "invalid_type")
+    if not 0 <= v < 1 << 63:
+        raise _refuse(f"{name} must be between 0 and 2**63-1, got {_show(v)}")
+    return v
+
+
+def _seconds_arg(name: str, v: object) -> float:
+    """A non-negative, finite number of seconds (at most ~31 years)."""
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        raise _refuse(f"{name} must be a number of seconds, not {type(v).__name__}", "invalid_type")
+    if not 0 <= v <= 1e9:  # NaN fails too
+        raise _refuse(f"{name} must be between 0 and 1e9 seconds, got {_show(v)}")
+    return float(v)
+
+
 def _opt(v: str | None) -> Decimal | None:
     return None if v is None else Decimal(v)
 
@@ -202,6 +237,7 @@ class Ledger:
         durable. With ``ledgerSyncMode`` ``"always"`` that is already so when an operation
         returns; with ``"interval"``/``"none"`` one fdatasync serves every coroutine
         waiting (no thread per waiter). An in-memory ledger has nothing to wait for."""
+        seq = _seq_arg("seq", seq)
         if self._durable is None:
             return
         await self._durable.wait(self._core.journal_seq if seq is None else seq)
@@ -210,10 +246,9 @@ class Ledger:
         """The ledger as it was after journal entry ``seq`` and/or at ``timestamp_ns``
         (records with a later timestamp left out): a read-only copy (every operation on
         it raises LedgerError ``read_only``). Only a journaled ledger has a past."""
+        seq, timestamp_ns = _seq_arg("seq", seq), _seq_arg("timestamp_ns", timestamp_ns)
         if self._past is None:
-            err = LedgerError("state_at needs a journaled ledger (PersistenceManager.ledger)")
-            err.code = "invalid_value"
-            raise err
+            raise _refuse("state_at needs a journaled ledger (PersistenceManager.ledger)")
         return Ledger(self._past(seq, timestamp_ns))
 
     # -- operations (journaled) --------------------------------------------------------
@@ -304,12 +339,10 @@ class Ledger:
     def prune_fills(self, *, older_than_s: float, now_ns: int | None = None) -> None:
         """Drops fills older than ``older_than_s`` from :attr:`recent_fills` (journaled; a
         pruned fill re-delivered is still recognised as a duplicate)."""
-        if not isinstance(older_than_s, int | float) or isinstance(older_than_s, bool) or older_than_s < 0:
-            err = LedgerError(f"older_than_s must be a non-negative number, got {older_than_s!r}")
-            err.code = "invalid_value"
-            raise err
+        age = _seconds_arg("older_than_s", older_than_s)
+        now_ns = _seq_arg("now_ns", now_ns)
         now = time.time_ns() if now_ns is None else now_ns
-        self._core.prune_fills(now - int(older_than_s * 1e9), now_ns)
+        self._core.prune_fills(now - int(age * 1e9), now_ns)
 
     # -- not journaled -------------------------------------------------------------
     def set_mark_price(self, symbol: str, price: Number) -> None:
@@ -420,7 +453,7 @@ class Ledger:
 
     def validate(self, *, tolerance_s: float = 60.0) -> list[str]:
         """Broken invariants, one message each (empty: sound)."""
-        return self._core.problems(int(tolerance_s * 1e9))
+        return self._core.problems(int(_seconds_arg("tolerance_s", tolerance_s) * 1e9))
 
     def __repr__(self) -> str:
         last, ops = self._core.stats()

@@ -132,6 +132,16 @@ impl Ledger {
         })?;
         let key: FillKey = (o.exchange.clone(), f.trade_id);
         if let Some(seen) = self.fills.get(&key) {
+            // A re-delivery names the same order; another order is a caller's bug.
+            if seen.client_id != f.client_id {
+                return Err(err(
+                    ErrorCode::InvalidValue,
+                    format!(
+                        "trade {:?} on {} was recorded for order {:?}, not {:?}",
+                        key.1, key.0, seen.client_id, f.client_id
+                    ),
+                ));
+            }
             return Ok(Plan::DuplicateFill(seen.clone()));
         }
         let o = self.live_order(&f.client_id, "fill")?;

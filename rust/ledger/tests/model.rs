@@ -14,7 +14,7 @@ use pinnacle_core::{Journal, JournalOptions, WalError};
 use pinnacle_ledger::*;
 use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 type Q = BigRational;
@@ -50,7 +50,8 @@ struct MOrder {
 #[derive(Default)]
 struct Model {
     orders: BTreeMap<u8, MOrder>,
-    trades: BTreeSet<u8>,
+    /// trade -> the order it was recorded for.
+    trades: BTreeMap<u8, u8>,
     pos_q: Q,
     pos_avg: Q,
     realized: Q,
@@ -101,8 +102,8 @@ impl Model {
             }
             G::Fill(i, t, n, p) => {
                 let Some(o) = self.orders.get_mut(&i) else { return false };
-                if self.trades.contains(&t) {
-                    return true; // duplicate: accepted, changes nothing
+                if let Some(&owner) = self.trades.get(&t) {
+                    return owner == i; // a re-delivery: accepted, changes nothing; another order's: refused
                 }
                 let (f, px) = (q_of(qd(n)), q_of(pd(p)));
                 if o.closed || &o.filled + &f > o.qty {
@@ -110,7 +111,7 @@ impl Model {
                 }
                 o.filled += &f;
                 o.closed = o.filled == o.qty;
-                self.trades.insert(t);
+                self.trades.insert(t, i);
                 self.fees += q_of(d("0.01"));
                 let delta = if o.buy { f.clone() } else { -f.clone() };
                 let q = self.pos_q.clone();

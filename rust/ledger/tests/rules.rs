@@ -85,6 +85,16 @@ fn a_duplicate_fill_returns_the_recorded_one_and_journals_nothing() {
     };
     assert_eq!(again, first);
     assert_eq!(j.next_seq(), seq);
+    led.apply(rec(4, submit("c-2", Side::Buy, "1", "100"))).unwrap();
+    let seq = j.next_seq();
+    refused(
+        &led,
+        &j,
+        fill("c-2", "t-9", "0.4", "100"),
+        ErrorCode::InvalidValue,
+        "recorded for order \"c-1\"",
+    );
+    assert_eq!(j.next_seq(), seq);
     led.with_state(|l| {
         assert_eq!(l.orders["c-1"].filled, d("0.4"));
         assert_eq!(l.orders["c-1"].status, Status::PartiallyFilled);

@@ -316,8 +316,13 @@ impl PyLedger {
         self.inner.with_state(|l| l.orders.values().map(|o| order_dict(py, o)).collect())
     }
 
-    fn order<'py>(&self, py: Python<'py>, client_id: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
-        self.inner.with_state(|l| l.order(client_id).map(|o| order_dict(py, o)).transpose())
+    fn order<'py>(
+        &self,
+        py: Python<'py>,
+        client_id: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let id = text(client_id, "client_id")?;
+        self.inner.with_state(|l| l.order(&id).map(|o| order_dict(py, o)).transpose())
     }
 
     fn recent_fills<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {

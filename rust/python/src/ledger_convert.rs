@@ -20,6 +20,12 @@ pub fn dec(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Dec> {
 
 pub fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     obj.extract::<String>().map_err(|_| {
+        if obj.is_instance_of::<pyo3::types::PyString>() {
+            return ledger_refused_code(
+                "invalid_value",
+                format!("{what} is not valid Unicode (lone surrogates)"),
+            );
+        }
         let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
         ledger_refused_code("invalid_type", format!("{what} must be a str, not {ty}"))
     })
