@@ -121,3 +121,28 @@ def test_the_version_1_journal_fixture_keeps_replaying(tmp_path: Path) -> None:
         )
     }
     j.close()
+
+
+def test_maintenance_snapshots_and_compacts_the_ledger_journal(tmp_path: Path) -> None:
+    cfg = {"compactionThreshold": 20, "keepSnapshots": 2}
+    with PersistenceManager(tmp_path, cfg, maintenance=False) as pm:
+        trade(pm.ledger, 40)
+        report = pm._maintain(periodic=True, rotate=False)
+        assert "@ledger" in report.snapshots_taken
+        # over the threshold: compacted to just after the (oldest retained) snapshot
+        assert report.journals_compacted["@ledger"] > 20
+        journal = pm._res.ledger_journal
+        assert journal.entry_count <= 1  # just the snapshot's checkpoint marker left
+        trade(pm.ledger, 70, start=40)
+        idle = pm._maintain(periodic=True, rotate=False)
+        assert "@ledger" in idle.snapshots_taken
+        again = pm._maintain(periodic=True, rotate=False)
+        assert "@ledger" not in again.snapshots_taken  # nothing changed: nothing written
+        with pytest.raises(LedgerError) as ei:
+            pm.ledger.state_at(seq=5)  # compacted, and no snapshot that old
+        assert ei.value.code == "compacted"
+        assert pm.ledger.state_at().checksum() == model_checksum(70)
+    assert len(list((tmp_path / "snapshots" / "@ledger").iterdir())) == 2
+    with PersistenceManager(tmp_path, maintenance=False) as pm:
+        pm.recover_state()
+        assert pm.ledger.checksum() == model_checksum(70)

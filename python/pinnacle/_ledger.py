@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,19 +111,6 @@ def open_ledger(
     return led, journal, info
 
 
-def snapshot_if_changed(led: Ledger, journal: _core.Journal, directory: Path) -> Callable[[int], None]:
-    """What shutdown calls: a snapshot when records were journaled since the newest one."""
-    last = [journal.next_seq]
-
-    def snap(keep: int) -> None:
-        if journal.closed or journal.next_seq == last[0]:
-            return
-        snapshots.take(led._core, journal, directory, keep)
-        last[0] = journal.next_seq
-
-    return snap
-
-
 def snapshot_dir(layout: DataLayout) -> Path:
     """``DATA/snapshots/@ledger``."""
     return layout.snapshots / LEDGER_NAME
@@ -137,5 +123,4 @@ __all__ = [
     "on_disk",
     "open_ledger",
     "snapshot_dir",
-    "snapshot_if_changed",
 ]

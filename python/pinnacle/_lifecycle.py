@@ -54,8 +54,8 @@ class Resources:
         self.ledger: Any = None
         """The manager's ``pinnacle.Ledger`` once opened (``_ledger.open_ledger``)."""
         self.ledger_journal: Any = None
-        self.ledger_snapshot: Any = None
-        """Called with ``keep`` at shutdown: snapshots the ledger if it changed."""
+        self.ledger_upkeep: Any = None
+        """The ledger's snapshots and compaction (``_ledger_upkeep.LedgerUpkeep``)."""
 
     def pipes(self) -> list[SnapshotPipeline]:
         with self.lock:
@@ -99,9 +99,9 @@ class Resources:
         snapshot, rotating it to ``keep`` snapshots (a session that only recovered writes
         nothing); returns the errors, each logged."""
         errors: list[Exception] = []
-        if self.ledger_snapshot is not None:
+        if self.ledger_upkeep is not None:
             try:
-                self.ledger_snapshot(keep)
+                self.ledger_upkeep.at_shutdown(keep)
             except Exception as e:
                 _log.exception("Snapshot of the ledger at shutdown failed")
                 errors.append(e)

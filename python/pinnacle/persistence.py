@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from pinnacle._core import Journal, OrderBook, canonical_grid
-from pinnacle._ledger import LEDGER_NAME, open_ledger, snapshot_dir, snapshot_if_changed
+from pinnacle._ledger import LEDGER_NAME, open_ledger, snapshot_dir
 from pinnacle._ledger import on_disk as ledger_on_disk
-from pinnacle._ledger_snapshots import take as take_ledger_snapshot
+from pinnacle._ledger_upkeep import LedgerUpkeep
 from pinnacle._lifecycle import Resources, maintenance_loop
 from pinnacle._maintenance import MaintenanceReport, maintain
 from pinnacle._recovery import RecoveryInfo, recover_symbol
@@ -269,14 +269,9 @@ class PersistenceManager:
     def snapshot_ledger(self) -> Path | None:
         """Snapshots the ledger now (``snapshots/@ledger/``, keeping ``keep_snapshots``);
         returns the file, or None when persistence is disabled."""
-        led = self.ledger
-        with self._lock:
-            if self._res.ledger_journal is None or self._layout is None:
-                return None
-            d = snapshot_dir(self._layout)
-            return take_ledger_snapshot(
-                led._core, self._res.ledger_journal, d, self._config.keep_snapshots
-            ).path
+        _ = self.ledger  # opened (recovered) first
+        upkeep: LedgerUpkeep | None = self._res.ledger_upkeep
+        return None if upkeep is None else upkeep.snapshot(self._config.keep_snapshots)
 
     def _open_ledger(self) -> None:
         if self._layout is None:
@@ -284,7 +279,7 @@ class PersistenceManager:
             return
         led, journal, info = open_ledger(self._layout, self._config)
         self._res.ledger, self._res.ledger_journal = led, journal
-        self._res.ledger_snapshot = snapshot_if_changed(led, journal, snapshot_dir(self._layout))
+        self._res.ledger_upkeep = LedgerUpkeep(led, journal, snapshot_dir(self._layout))
         if info is not None:
             self._last_recovery[LEDGER_NAME] = info
 
