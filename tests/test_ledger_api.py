@@ -3,7 +3,6 @@ a code, nothing changed, nothing journaled), exactness against fractions.Fractio
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -68,7 +67,7 @@ def test_the_issue_walkthrough(tmp_path: Path) -> None:
     assert led.open_orders == () and led.pending_orders == ()
     assert led.validate() == []
     assert led.last_update_timestamp > 0
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         o.status = "open"  # type: ignore[misc]
     # replay of the journal gives the same checksum
     again = _core.Ledger()

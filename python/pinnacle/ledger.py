@@ -1,7 +1,8 @@
 """The trading-state ledger: orders, fills, positions, balances, risk, config and
 strategies, journaled write-ahead (validate, journal, apply under one lock) and recovered
 exactly. The state and its replay live in Rust (``pinnacle._core.Ledger``); this module
-gives it its Python face: keyword arguments, typed immutable views, ``Decimal`` numbers.
+gives it its Python face: keyword arguments, typed immutable views (named tuples, cheap to
+build on every call), ``Decimal`` numbers.
 
 Numbers are accepted as ``str``, ``int``, ``Decimal`` or ``float`` (a float at its
 shortest repr) and kept as exact decimals with 18 places; an average-cost division is
@@ -13,10 +14,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pinnacle import _core
 from pinnacle._durable import DurableWaiter
@@ -36,8 +36,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerOrder:
+class LedgerOrder(NamedTuple):
     client_id: str
     symbol: str
     exchange: str
@@ -58,8 +57,7 @@ class LedgerOrder:
         return self.quantity - self.filled_quantity
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerFill:
+class LedgerFill(NamedTuple):
     exchange: str
     trade_id: str
     client_id: str
@@ -73,8 +71,7 @@ class LedgerFill:
     timestamp_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(NamedTuple):
     symbol: str
     exchange: str
     quantity: Decimal
@@ -83,8 +80,7 @@ class Position:
     updated_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class Balance:
+class Balance(NamedTuple):
     exchange: str
     asset: str
     total: Decimal
@@ -92,8 +88,7 @@ class Balance:
     updated_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class RiskState:
+class RiskState(NamedTuple):
     trading_halted: bool
     halt_reason: str | None
     halt_timestamp: int | None
@@ -105,8 +100,7 @@ class RiskState:
     position_limit_usage: Mapping[str, Decimal]
 
 
-@dataclass(frozen=True, slots=True)
-class StrategyState:
+class StrategyState(NamedTuple):
     strategy_id: str
     parameters: Mapping[str, Any]
     custom_state: bytes
@@ -115,18 +109,47 @@ class StrategyState:
     updated_ns: int
 
 
-def _order(d: dict[str, Any]) -> LedgerOrder:
-    p = d["price"]
-    d["price"] = None if p is None else Decimal(p)
-    d["quantity"] = Decimal(d["quantity"])
-    d["filled_quantity"] = Decimal(d["filled_quantity"])
-    return LedgerOrder(**d)
+_new = tuple.__new__
 
 
-def _fill(d: dict[str, Any]) -> LedgerFill:
-    for k in ("price", "quantity", "fee", "realized_pnl"):
-        d[k] = Decimal(d[k])
-    return LedgerFill(**d)
+def _order(t: tuple[Any, ...]) -> LedgerOrder:
+    cid, sym, ex, side, kind, price, qty, filled, status, eoid, sid, reason, created, updated = t
+    p = None if price is None else Decimal(price)
+    row = (
+        cid,
+        sym,
+        ex,
+        side,
+        kind,
+        p,
+        Decimal(qty),
+        Decimal(filled),
+        status,
+        eoid,
+        sid,
+        reason,
+        created,
+        updated,
+    )
+    return _new(LedgerOrder, row)
+
+
+def _fill(t: tuple[Any, ...]) -> LedgerFill:
+    ex, trade, cid, sym, side, price, qty, fee, asset, realized, ts = t
+    row = (
+        ex,
+        trade,
+        cid,
+        sym,
+        side,
+        Decimal(price),
+        Decimal(qty),
+        Decimal(fee),
+        asset,
+        Decimal(realized),
+        ts,
+    )
+    return _new(LedgerFill, row)
 
 
 def _refuse(message: str, code: str = "invalid_value") -> LedgerError:
@@ -352,7 +375,7 @@ class Ledger:
     # -- views ---------------------------------------------------------------------
     @property
     def orders(self) -> Mapping[str, LedgerOrder]:
-        return MappingProxyType({d["client_id"]: _order(d) for d in self._core.orders()})
+        return MappingProxyType({t[0]: _order(t) for t in self._core.orders()})
 
     def order(self, client_id: str) -> LedgerOrder | None:
         d = self._core.order(client_id)

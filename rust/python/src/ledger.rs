@@ -1,13 +1,13 @@
 //! `pinnacle._core.Ledger`: the trading-state ledger (`pinnacle_ledger`) journaled
 //! write-ahead. Conversion only: Python numbers to exact decimals (floats at their
-//! shortest repr), records built from arguments, views returned as dicts of decimal text
+//! shortest repr), records built from arguments, views returned as tuples of decimal text
 //! (`pinnacle.ledger` makes them typed views with `Decimal`s). Every refusal is a
 //! `LedgerError` (errors.rs).
 
 use crate::convert;
 use crate::errors::{ledger_err, ledger_refused, ledger_refused_code};
 use crate::journal::PyJournal;
-use crate::ledger_convert::{dec, fill_dict, now, order_dict, snapshot_refused, text};
+use crate::ledger_convert::{dec, fill_tuple, now, order_tuple, snapshot_refused, text};
 use pinnacle_core::locks::Mutex;
 use pinnacle_core::SyncPolicy;
 use pinnacle_ledger::{history, snapshot};
@@ -15,7 +15,7 @@ use pinnacle_ledger::{
     Dec, FillIn, JournaledLedger, Ledger, LedgerRecord, Op, OrderType, Outcome, Side, Submit,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyTuple};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -61,9 +61,9 @@ impl PyLedger {
         result.map_err(ledger_err)
     }
 
-    fn run_order<'py>(&self, py: Python<'py>, ts: Option<i64>, op: Op) -> PyResult<Bound<'py, PyDict>> {
+    fn run_order<'py>(&self, py: Python<'py>, ts: Option<i64>, op: Op) -> PyResult<Bound<'py, PyTuple>> {
         match self.run(py, ts, op)? {
-            Outcome::Order(o) => order_dict(py, &o),
+            Outcome::Order(o) => order_tuple(py, &o),
             _ => Err(ledger_refused_code("internal", "the ledger gave no order back".into())),
         }
     }
@@ -104,7 +104,7 @@ impl PyLedger {
         quantity: &Bound<'_, PyAny>,
         strategy_id: Option<&Bound<'_, PyAny>>,
         #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let s = Submit {
             client_id: text(client_id, "client_id")?,
             symbol: text(symbol, "symbol")?,
@@ -125,7 +125,7 @@ impl PyLedger {
         client_id: &Bound<'_, PyAny>,
         exchange_order_id: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let op = Op::Ack {
             client_id: text(client_id, "client_id")?,
             exchange_order_id: text(exchange_order_id, "exchange_order_id")?,
@@ -140,7 +140,7 @@ impl PyLedger {
         client_id: &Bound<'_, PyAny>,
         reason: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let op = Op::Reject { client_id: text(client_id, "client_id")?, reason: text(reason, "reason")? };
         self.run_order(py, timestamp_ns, op)
     }
@@ -151,7 +151,7 @@ impl PyLedger {
         py: Python<'py>,
         client_id: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyTuple>> {
         self.run_order(py, timestamp_ns, Op::Cancel { client_id: text(client_id, "client_id")? })
     }
 
@@ -169,7 +169,7 @@ impl PyLedger {
         fee: Option<&Bound<'_, PyAny>>,
         fee_asset: Option<&Bound<'_, PyAny>>,
         #[pyo3(from_py_with = convert::timestamp_ns)] timestamp_ns: Option<i64>,
-    ) -> PyResult<(Bound<'py, PyDict>, bool)> {
+    ) -> PyResult<(Bound<'py, PyTuple>, bool)> {
         let f = FillIn {
             client_id: text(client_id, "client_id")?,
             trade_id: text(trade_id, "trade_id")?,
@@ -179,7 +179,7 @@ impl PyLedger {
             fee_asset: fee_asset.map(|a| text(a, "fee_asset")).transpose()?.unwrap_or_default(),
         };
         match self.run(py, timestamp_ns, Op::Fill(f))? {
-            Outcome::Fill(f, new) => Ok((fill_dict(py, &f)?, new)),
+            Outcome::Fill(f, new) => Ok((fill_tuple(py, &f)?, new)),
             _ => Err(ledger_refused_code("internal", "the ledger gave no fill back".into())),
         }
     }
@@ -312,21 +312,21 @@ impl PyLedger {
         Ok(())
     }
 
-    fn orders<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        self.inner.with_state(|l| l.orders.values().map(|o| order_dict(py, o)).collect())
+    fn orders<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        self.inner.with_state(|l| l.orders.values().map(|o| order_tuple(py, o)).collect())
     }
 
     fn order<'py>(
         &self,
         py: Python<'py>,
         client_id: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let id = text(client_id, "client_id")?;
-        self.inner.with_state(|l| l.order(&id).map(|o| order_dict(py, o)).transpose())
+        self.inner.with_state(|l| l.order(&id).map(|o| order_tuple(py, o)).transpose())
     }
 
-    fn recent_fills<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        self.inner.with_state(|l| l.recent_fills().map(|f| fill_dict(py, f)).collect())
+    fn recent_fills<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        self.inner.with_state(|l| l.recent_fills().map(|f| fill_tuple(py, f)).collect())
     }
 
     /// [(symbol, exchange, quantity, avg_price, realized_pnl, updated_ns)].

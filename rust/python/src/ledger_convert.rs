@@ -1,10 +1,10 @@
 //! Conversions of the ledger bindings: Python numbers and strings to decimals and text
-//! (refusals are `LedgerError`s), orders and fills to dicts of decimal text.
+//! (refusals are `LedgerError`s), orders and fills to tuples of decimal text.
 
 use crate::errors::{ledger_refused, ledger_refused_code};
 use pinnacle_ledger::{Dec, LedgerError, Order};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::PyTuple;
 
 pub fn dec(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Dec> {
     let text = crate::grid::decimal_text(obj, what).map_err(|e| {
@@ -43,37 +43,41 @@ pub fn now(ts: Option<i64>) -> i64 {
     ts.unwrap_or_else(pinnacle_core::wall_clock_ns)
 }
 
-pub fn order_dict<'py>(py: Python<'py>, o: &Order) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("client_id", &o.client_id)?;
-    d.set_item("symbol", &o.symbol)?;
-    d.set_item("exchange", &o.exchange)?;
-    d.set_item("side", o.side.as_str())?;
-    d.set_item("order_type", o.order_type.as_str())?;
-    d.set_item("price", o.price.map(Dec::text))?;
-    d.set_item("quantity", o.quantity.text())?;
-    d.set_item("filled_quantity", o.filled.text())?;
-    d.set_item("status", o.status.as_str())?;
-    d.set_item("exchange_order_id", &o.exchange_order_id)?;
-    d.set_item("strategy_id", &o.strategy_id)?;
-    d.set_item("reason", &o.reason)?;
-    d.set_item("created_ns", o.created_ns)?;
-    d.set_item("updated_ns", o.updated_ns)?;
-    Ok(d)
+/// An order as a tuple in `pinnacle.ledger.LedgerOrder`'s field order (decimals as text).
+pub fn order_tuple<'py>(py: Python<'py>, o: &Order) -> PyResult<Bound<'py, PyTuple>> {
+    let items: [Bound<'py, PyAny>; 14] = [
+        o.client_id.as_str().into_pyobject(py)?.into_any(),
+        o.symbol.as_str().into_pyobject(py)?.into_any(),
+        o.exchange.as_str().into_pyobject(py)?.into_any(),
+        o.side.as_str().into_pyobject(py)?.into_any(),
+        o.order_type.as_str().into_pyobject(py)?.into_any(),
+        o.price.map(Dec::text).into_pyobject(py)?.into_any(),
+        o.quantity.text().into_pyobject(py)?.into_any(),
+        o.filled.text().into_pyobject(py)?.into_any(),
+        o.status.as_str().into_pyobject(py)?.into_any(),
+        o.exchange_order_id.as_deref().into_pyobject(py)?.into_any(),
+        o.strategy_id.as_deref().into_pyobject(py)?.into_any(),
+        o.reason.as_deref().into_pyobject(py)?.into_any(),
+        o.created_ns.into_pyobject(py)?.into_any(),
+        o.updated_ns.into_pyobject(py)?.into_any(),
+    ];
+    PyTuple::new(py, items)
 }
 
-pub fn fill_dict<'py>(py: Python<'py>, f: &pinnacle_ledger::Fill) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("exchange", &f.exchange)?;
-    d.set_item("trade_id", &f.trade_id)?;
-    d.set_item("client_id", &f.client_id)?;
-    d.set_item("symbol", &f.symbol)?;
-    d.set_item("side", f.side.as_str())?;
-    d.set_item("price", f.price.text())?;
-    d.set_item("quantity", f.quantity.text())?;
-    d.set_item("fee", f.fee.text())?;
-    d.set_item("fee_asset", &f.fee_asset)?;
-    d.set_item("realized_pnl", f.realized.text())?;
-    d.set_item("timestamp_ns", f.ts_ns)?;
-    Ok(d)
+/// A fill as a tuple in `pinnacle.ledger.LedgerFill`'s field order (decimals as text).
+pub fn fill_tuple<'py>(py: Python<'py>, f: &pinnacle_ledger::Fill) -> PyResult<Bound<'py, PyTuple>> {
+    let items: [Bound<'py, PyAny>; 11] = [
+        f.exchange.as_str().into_pyobject(py)?.into_any(),
+        f.trade_id.as_str().into_pyobject(py)?.into_any(),
+        f.client_id.as_str().into_pyobject(py)?.into_any(),
+        f.symbol.as_str().into_pyobject(py)?.into_any(),
+        f.side.as_str().into_pyobject(py)?.into_any(),
+        f.price.text().into_pyobject(py)?.into_any(),
+        f.quantity.text().into_pyobject(py)?.into_any(),
+        f.fee.text().into_pyobject(py)?.into_any(),
+        f.fee_asset.as_str().into_pyobject(py)?.into_any(),
+        f.realized.text().into_pyobject(py)?.into_any(),
+        f.ts_ns.into_pyobject(py)?.into_any(),
+    ];
+    PyTuple::new(py, items)
 }
