@@ -10,6 +10,7 @@ that does not fit). Never a panic, OverflowError, AttributeError or a bare Value
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import math
@@ -31,6 +32,8 @@ from pinnacle import (
     InvalidArgumentError,
     Journal,
     JournalReader,
+    Ledger,
+    LedgerError,
     OrderBook,
     OrderBookError,
     PersistenceConfig,
@@ -114,6 +117,7 @@ class Target:
             [repr(o) for o in self.book.orders()],
             [repr(o) for o in pmb.orders()],
             self.pm.get_journal("PMB").entry_count,  # type: ignore[union-attr]
+            self.pm.ledger.checksum(),
         )
 
 
@@ -124,6 +128,23 @@ def _under(t: Target, v: object) -> object:
 
 def _manager(t: Target, **kw: Any) -> None:
     PersistenceManager(kw.pop("data_dir", t.fresh("pm")), maintenance=False, **kw).shutdown()
+
+
+def _led(t: Target) -> Ledger:
+    return t.pm.ledger
+
+
+def _submit(t: Target, **kw: Any) -> object:
+    args: dict[str, Any] = {"symbol": "S", "exchange": "e", "side": "buy", "order_type": "limit", "price": 1}
+    args.update(kw)
+    cid = args.pop("client_id", f"h{next(t.n)}")
+    return _led(t).submit_order(cid, quantity=args.pop("quantity", 1), **args)
+
+
+def _fill(t: Target, **kw: Any) -> object:
+    args: dict[str, Any] = {"trade_id": f"t{next(t.n)}", "price": 1, "quantity": 1}
+    args.update(kw)
+    return _led(t).record_fill(args.pop("client_id", "L0"), **args)
 
 
 def _json_file(t: Target, key: str, v: object) -> None:
@@ -140,6 +161,7 @@ CONFIG_KEYS = {
     "dataDirectory": "data_directory",
     "journalSyncIntervalMs": "journal_sync_interval_ms",
     "journalSyncMode": "journal_sync_mode",
+    "ledgerSyncMode": "ledger_sync_mode",
     "snapshotIntervalMin": "snapshot_interval_min",
     "keepSnapshots": "keep_snapshots",
     "compactionThreshold": "compaction_threshold",
@@ -214,6 +236,68 @@ CALLS: list[Call] = [
     ("pm.get_recovered_order_book", "symbol", "str", lambda t, v: t.pm.get_recovered_order_book(v)),
     ("pm.snapshot", "symbol", "str", lambda t, v: t.pm.snapshot(v)),
     *[
+        (f"ledger.submit_order {k}", k, "any", lambda t, v, k=k: _submit(t, **{k: v}))
+        for k in ("client_id", "symbol", "exchange", "side", "order_type", "price", "quantity", "strategy_id")
+    ],
+    ("ledger.submit_order timestamp", "timestamp_ns", "int", lambda t, v: _submit(t, timestamp_ns=v)),
+    *[
+        (f"ledger.record_fill {k}", k, "any", lambda t, v, k=k: _fill(t, **{k: v}))
+        for k in ("client_id", "trade_id", "price", "quantity", "fee", "fee_asset")
+    ],
+    ("ledger.ack_order", "client_id", "any", lambda t, v: _led(t).ack_order(v, exchange_order_id="x")),
+    (
+        "ledger.ack_order id",
+        "exchange_order_id",
+        "any",
+        lambda t, v: _led(t).ack_order("L0", exchange_order_id=v),
+    ),
+    ("ledger.reject_order", "reason", "any", lambda t, v: _led(t).reject_order("L0", reason=v)),
+    ("ledger.cancel_order", "client_id", "any", lambda t, v: _led(t).cancel_order(v)),
+    (
+        "ledger.update_position",
+        "quantity",
+        "any",
+        lambda t, v: _led(t).update_position("S", "e", quantity=v, avg_price=1),
+    ),
+    (
+        "ledger.update_position avg",
+        "avg_price",
+        "any",
+        lambda t, v: _led(t).update_position("S", "e", quantity=1, avg_price=v),
+    ),
+    (
+        "ledger.update_balance",
+        "total",
+        "any",
+        lambda t, v: _led(t).update_balance("e", "A", total=v, available=0),
+    ),
+    (
+        "ledger.halt_trading",
+        "reason",
+        "any",
+        lambda t, v: (_led(t).halt_trading(v), _led(t).resume_trading()),
+    ),
+    ("ledger.resume_trading", "timestamp_ns", "int", lambda t, v: _led(t).resume_trading(timestamp_ns=v)),
+    ("ledger.set_config key", "config key", "any", lambda t, v: _led(t).set_config(v, "v")),
+    ("ledger.set_config value", "config value", "any", lambda t, v: _led(t).set_config("k", v)),
+    ("ledger.set_mark_price", "mark price", "any", lambda t, v: _led(t).set_mark_price("S", v)),
+    ("ledger.strategy id", "strategy_id", "any", lambda t, v: _led(t).strategy(v).set_active(True)),
+    ("ledger.strategy parameters", "parameters", "any", lambda t, v: _led(t).strategy("s").set_parameters(v)),
+    (
+        "ledger.strategy custom_state",
+        "custom_state",
+        "any",
+        lambda t, v: _led(t).strategy("s").set_custom_state(v),
+    ),
+    ("ledger.strategy active", "active", "any", lambda t, v: _led(t).strategy("s").set_active(v)),
+    ("ledger.strategy signal", "timestamp_ns", "int", lambda t, v: _led(t).strategy("s").record_signal(v)),
+    ("ledger.prune_fills", "older_than_s", "any", lambda t, v: _led(t).prune_fills(older_than_s=v)),
+    ("ledger.order", "client_id", "str", lambda t, v: _led(t).order(v)),
+    ("ledger.validate", "tolerance_s", "any", lambda t, v: _led(t).validate(tolerance_s=v)),
+    ("ledger.state_at seq", "seq", "any", lambda t, v: _led(t).state_at(seq=v)),
+    ("ledger.state_at timestamp", "timestamp_ns", "any", lambda t, v: _led(t).state_at(timestamp_ns=v)),
+    ("ledger.durable", "seq", "any", lambda t, v: asyncio.run(_led(t).durable(v))),
+    *[
         (f"config {key}", f"persistence.{key}", "any", lambda t, v, key=key: _manager(t, config={key: v}))
         for key in CONFIG_KEYS
     ],
@@ -250,6 +334,8 @@ def _check(t: Target, call: Call, value: object) -> None:
     text = " ".join([str(err), *getattr(err, "__notes__", [])])
     if isinstance(err, PinnacleIOError):
         assert err.errno and err.filename, where
+    elif isinstance(err, LedgerError):
+        assert err.code, where  # refused: nothing applied (checked below)
     elif isinstance(err, (OrderBookError, CorruptionError, EntriesCompactedError)):
         pass  # a refused operation / a replay that does not fit: documented, nothing applied
     elif isinstance(err, InvalidArgumentError):
@@ -280,6 +366,9 @@ def target(tmp_path: Path) -> Any:
     book.add_order("a1", "sell", 2, 5)
     pm = PersistenceManager(tmp_path / "pm", maintenance=False)
     pm.order_book("PMB").add_order(1, "buy", 1, 1)
+    pm.ledger.submit_order(
+        "L0", symbol="S", exchange="e", side="buy", order_type="limit", price=1, quantity=10**9
+    )
     t = Target(tmp_path, j, bj, book, JournalReader(j.path), ShadowBook(book, bj.path, 1), pm)
     yield t
     t.shadow.close()
@@ -327,6 +416,9 @@ def test_every_public_method_is_driven() -> None:
         "recover_state",
         "perform_maintenance",
         "snapshot_all",
+        "snapshot_ledger",
+        "checksum",
+        "strategy",
         "get_all_recovered_order_books",
         "has_recovered_order_books",
         "clear_recovered_order_books",
@@ -335,7 +427,7 @@ def test_every_public_method_is_driven() -> None:
         "from_json_file",
         "to_dict",
     }
-    for cls in (Journal, JournalReader, OrderBook, ShadowBook, PersistenceManager, PersistenceConfig):
+    for cls in (Journal, JournalReader, OrderBook, ShadowBook, PersistenceManager, PersistenceConfig, Ledger):
         for name, member in vars(cls).items():
             if name.startswith("_") or name in skip or not callable(member) or isinstance(member, property):
                 continue

@@ -101,3 +101,25 @@ def test_demo_refuses_a_data_dir_in_use(tmp_path: Path, capsys: pytest.CaptureFi
     (tmp_path / "x").write_text("not empty")
     assert main(["demo", "--data-dir", str(tmp_path)]) == 2
     assert "must be a new or empty directory" in capsys.readouterr().err
+
+
+def test_a_ledger_journal_losing_acknowledged_records_fails_the_drill(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    with open(out, "w") as f:
+        drill = Drill(
+            DrillOptions(
+                tmp_path / "data", ("BTC-USD",), cycles=1, duration=1.0, seed=4, sync="none",
+                after_kill=lambda d, cycle: _zero_last_entries(d / "journals" / "@ledger.journal", 3),
+            ),
+            f,
+        )  # fmt: skip
+        assert not drill.run()
+    r = drill.results[-1]
+    assert not r.ok, r.error
+    # durable records zeroed: recovery refuses the journal, or (zeroed past the durable end)
+    # the recovered ledger lacks acknowledged operations
+    if r.error.startswith("recovery failed"):
+        assert "@ledger.journal" in r.error
+    else:
+        assert r.ledger is not None and not r.ledger.ok and "ledger: " in r.error
+        assert "MISMATCH" in out.read_text()

@@ -30,7 +30,8 @@ def test_defaults_are_the_guides() -> None:
 
 
 def test_full_block_round_trips() -> None:
-    block = dict(GUIDE_BLOCK, journalSyncMode="always", snapshotIntervalMin=0.25, dataDirectory="/x/y")
+    block = dict(GUIDE_BLOCK, journalSyncMode="always", ledgerSyncMode="interval", snapshotIntervalMin=0.25)
+    block.update(dataDirectory="/x/y")
     block.update(journalInitialSize=65536, journalGrowthStep=1 << 20)
     c = PersistenceConfig.from_dict(block)
     assert c.journal_sync_mode == "always" and c.snapshot_interval_s == 15.0

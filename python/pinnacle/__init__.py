@@ -28,16 +28,27 @@ from pinnacle.errors import (
     JournalClosedError,
     JournalLockedError,
     JournalPoisonedError,
+    LedgerError,
     OrderBookError,
     PinnacleError,
     PinnacleIOError,
     UnsupportedFormatError,
+)
+from pinnacle.ledger import (
+    Balance,
+    Ledger,
+    LedgerFill,
+    LedgerOrder,
+    Position,
+    RiskState,
+    StrategyState,
 )
 from pinnacle.paths import DataDirectoryLockedError, DataDirectoryLostError
 from pinnacle.persistence import MaintenanceReport, PersistenceManager, RecoveryInfo
 from pinnacle.snapshots import SnapshotFile, SnapshotManager
 
 __all__ = [
+    "Balance",
     "BookDepth",
     "ConfigError",
     "CorruptionError",
@@ -54,6 +65,10 @@ __all__ = [
     "JournalLockedError",
     "JournalPoisonedError",
     "JournalReader",
+    "Ledger",
+    "LedgerError",
+    "LedgerFill",
+    "LedgerOrder",
     "MaintenanceReport",
     "Order",
     "OrderBook",
@@ -62,13 +77,16 @@ __all__ = [
     "PersistenceManager",
     "PinnacleError",
     "PinnacleIOError",
+    "Position",
     "RecoveryInfo",
     "RecoveryReport",
+    "RiskState",
     "ShadowBook",
     "Side",
     "SnapshotFile",
     "SnapshotInfo",
     "SnapshotManager",
+    "StrategyState",
     "UnsupportedFormatError",
     "__version__",
 ]

@@ -51,6 +51,11 @@ class Resources:
         self.closed = False
         """Every release step completed."""
         self.lost: DataDirectoryLostError | None = None
+        self.ledger: Any = None
+        """The manager's ``pinnacle.Ledger`` once opened (``_ledger.open_ledger``)."""
+        self.ledger_journal: Any = None
+        self.ledger_upkeep: Any = None
+        """The ledger's snapshots and compaction (``_ledger_upkeep.LedgerUpkeep``)."""
 
     def pipes(self) -> list[SnapshotPipeline]:
         with self.lock:
@@ -80,6 +85,13 @@ class Resources:
                     if reason is None:
                         _log.exception("Closing the journal of %s failed", p.snapshots.symbol)
                     errors.append(e)
+        if self.ledger_journal is not None:
+            try:
+                self.ledger_journal.close(reason)
+            except Exception as e:
+                if reason is None:
+                    _log.exception("Closing the ledger journal failed")
+                errors.append(e)
         return errors
 
     def snapshot_changed(self, keep: int) -> list[Exception]:
@@ -87,6 +99,12 @@ class Resources:
         snapshot, rotating it to ``keep`` snapshots (a session that only recovered writes
         nothing); returns the errors, each logged."""
         errors: list[Exception] = []
+        if self.ledger_upkeep is not None:
+            try:
+                self.ledger_upkeep.at_shutdown(keep)
+            except Exception as e:
+                _log.exception("Snapshot of the ledger at shutdown failed")
+                errors.append(e)
         for p in self.pipes():
             with p.lock:
                 if p.shadow is None or p.journal.closed:

@@ -66,6 +66,16 @@ def maintain(res: Resources, cfg: PersistenceConfig, *, periodic: bool, rotate: 
         except Exception as e:
             _log.exception("Maintenance of %s failed", symbol)
             report.errors.append(f"{symbol}: {type(e).__name__}: {e}")
+    if (upkeep := res.ledger_upkeep) is not None:  # the trading-state ledger, "@ledger"
+        try:
+            taken, dropped = upkeep.maintain(periodic, cfg.keep_snapshots, cfg.compaction_threshold)
+            if taken is not None:
+                report.snapshots_taken["@ledger"] = taken
+            if dropped:
+                report.journals_compacted["@ledger"] = dropped
+        except Exception as e:
+            _log.exception("Maintenance of the ledger failed")
+            report.errors.append(f"@ledger: {type(e).__name__}: {e}")
     if report.snapshots_taken or report.journals_compacted or report.snapshots_removed or report.errors:
         _log.info("Maintenance: %s", report.summary())
     return report

@@ -1,6 +1,8 @@
 """Configuration of the persistence layer: the ``"persistence"`` block of ``default_config.json``.
 
-The JSON format is the one of the crash recovery guide, plus ``journalSyncMode``::
+The JSON format is the one of the crash recovery guide, plus ``journalSyncMode`` and
+``ledgerSyncMode`` (the trading-state ledger's journal; ``"always"`` by default: ledger
+operations are durable before they return)::
 
     {
       "persistence": {
@@ -8,6 +10,7 @@ The JSON format is the one of the crash recovery guide, plus ``journalSyncMode``
         "dataDirectory": "data",
         "journalSyncIntervalMs": 100,
         "journalSyncMode": "interval",
+        "ledgerSyncMode": "always",
         "journalInitialSize": 1048576,
         "journalGrowthStep": 67108864,
         "snapshotIntervalMin": 15,
@@ -67,6 +70,7 @@ _JSON_KEYS: dict[str, str] = {
     "dataDirectory": "data_directory",
     "journalSyncIntervalMs": "journal_sync_interval_ms",
     "journalSyncMode": "journal_sync_mode",
+    "ledgerSyncMode": "ledger_sync_mode",
     "journalInitialSize": "journal_initial_size",
     "journalGrowthStep": "journal_growth_step",
     "snapshotIntervalMin": "snapshot_interval_min",
@@ -119,6 +123,8 @@ class PersistenceConfig:
     """Period of the journal's background sync with ``journal_sync_mode="interval"``."""
     journal_sync_mode: SyncMode = "interval"
     """``"none"``, ``"interval"`` or ``"always"`` (see ``Journal(sync=...)``)."""
+    ledger_sync_mode: SyncMode = "always"
+    """The ledger journal's sync mode (``PersistenceManager.ledger``); same values."""
     journal_initial_size: int = 1 << 20
     """Size of a new journal file, bytes (``Journal(initial_size=...)``)."""
     journal_growth_step: int = 64 << 20
@@ -147,6 +153,11 @@ class PersistenceConfig:
             raise ConfigError(
                 f"must be one of {', '.join(SYNC_MODES)}, got {_show(self.journal_sync_mode)}",
                 _key("journal_sync_mode"),
+            )
+        if not isinstance(self.ledger_sync_mode, str) or self.ledger_sync_mode not in SYNC_MODES:
+            raise ConfigError(
+                f"must be one of {', '.join(SYNC_MODES)}, got {_show(self.ledger_sync_mode)}",
+                _key("ledger_sync_mode"),
             )
         _int_in("journal_initial_size", self.journal_initial_size, MIN_JOURNAL_SIZE, MAX_JOURNAL_STEP)
         _int_in("journal_growth_step", self.journal_growth_step, MIN_JOURNAL_SIZE, MAX_JOURNAL_STEP)

@@ -137,6 +137,17 @@ class AuditError(SecurityError):
     wrong key or a tampered tail). ``path`` names the journal."""
 
 
+class LedgerError(PinnacleError, ValueError):
+    """A ledger operation was refused (unknown or duplicate client id, fill on an unknown
+    or closed order, overfill, non-positive quantity, submit while halted, bad enum value,
+    wrong type...). The ledger is unchanged and nothing was journaled. ``code`` names the
+    problem for programs: ``unknown_order``, ``duplicate_order``, ``order_closed``,
+    ``overfill``, ``invalid_quantity``, ``invalid_value``, ``invalid_type``, ``halted``,
+    ``overflow``."""
+
+    code: str | None = None
+
+
 __all__ = [
     "AuditError",
     "BackupError",
@@ -150,6 +161,7 @@ __all__ = [
     "JournalClosedError",
     "JournalLockedError",
     "JournalPoisonedError",
+    "LedgerError",
     "MetaChecksumError",
     "MissingDependencyError",
     "OrderBookError",

@@ -337,8 +337,8 @@ class DataLayout:
         names = [n[: -len(JOURNAL_SUFFIX)] for n in _listdir(self.journals) if n.endswith(JOURNAL_SUFFIX)]
         names += [n for n in _listdir(self.snapshots) if (self.snapshots / n).is_dir()]
         for name in names:
-            if name.startswith("."):
-                continue  # hidden: temporary files
+            if name.startswith((".", "@")):
+                continue  # hidden: temporary files; "@": reserved, no symbol (the ledger's journal)
             try:
                 found.add(validate_symbol(name))
             except InvalidArgumentError:

@@ -29,12 +29,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pinnacle._core import Journal, OrderBook, canonical_grid
+from pinnacle._ledger import LEDGER_NAME, open_ledger, snapshot_dir
+from pinnacle._ledger import on_disk as ledger_on_disk
+from pinnacle._ledger_upkeep import LedgerUpkeep
 from pinnacle._lifecycle import Resources, maintenance_loop
 from pinnacle._maintenance import MaintenanceReport, maintain
 from pinnacle._recovery import RecoveryInfo, recover_symbol
 from pinnacle._symbols import GridValue, Managed, create_symbol, on_disk
 from pinnacle.config import PersistenceConfig
 from pinnacle.errors import ForkedHandleError, InvalidArgumentError, JournalClosedError
+from pinnacle.ledger import Ledger
 from pinnacle.paths import (
     DataDirectoryLockedError,
     DataLayout,
@@ -205,7 +209,9 @@ class PersistenceManager:
 
     @property
     def last_recovery(self) -> dict[str, RecoveryInfo]:
-        """Symbol -> how it was recovered, for every symbol recovered from disk (a copy)."""
+        """Symbol -> how it was recovered, for every symbol recovered from disk (a copy);
+        the ledger's under ``"@ledger"`` (a name no symbol can take), a
+        :class:`~pinnacle._ledger.LedgerRecoveryInfo`."""
         self._check_process()
         with self._lock:
             return dict(self._last_recovery)
@@ -214,7 +220,8 @@ class PersistenceManager:
 
     def recover_state(self) -> bool:
         """Recovers every symbol found on disk (newest valid snapshot + journal replay)
-        that is not open yet; returns True if at least one was recovered.
+        that is not open yet, and the ledger (:attr:`ledger`) if its journal exists and it
+        is not open yet; returns True if at least one was recovered.
 
         Every symbol that can be recovered is; then the first failure is raised (each is
         logged). A journal whose first entries were compacted away without a usable
@@ -249,16 +256,55 @@ class PersistenceManager:
                 self._books[s] = m
                 self._recovered[s] = m.book
                 recovered.append(s)
+            if self._res.ledger is None and ledger_on_disk(self._layout):
+                try:
+                    self._open_ledger()
+                    recovered.append(LEDGER_NAME)
+                except Exception as e:
+                    _log.error("Recovery of the ledger failed: %s", e)
+                    errors[LEDGER_NAME] = e
             ms = (time.perf_counter() - t0) * 1e3
             audit_events.recovery(self._audit, self._layout.root, self._last_recovery, recovered, errors, ms)
             if errors:
                 raise next(iter(errors.values()))
             if recovered:
-                orders = sum(self._books[s].book.order_count for s in recovered)
-                _log.info("Recovered %d order books (%d orders) in %.1f ms", len(recovered), orders, ms)
+                books = [s for s in recovered if s in self._books]
+                orders = sum(self._books[s].book.order_count for s in books)
+                _log.info("Recovered %d order books (%d orders) in %.1f ms", len(books), orders, ms)
             else:
                 _log.info("No previous state to recover (clean start)")
             return bool(recovered)
+
+    @property
+    def ledger(self) -> Ledger:
+        """The trading-state ledger (orders, fills, positions, balances, risk, config,
+        strategies), journaled in ``journals/@ledger.journal`` with ``ledgerSyncMode``;
+        recovered now if :meth:`recover_state` has not run. In-memory when persistence is
+        disabled."""
+        self._check_process()
+        with self._lock:
+            self._require_open(check_lock=self._res.ledger is None)
+            if self._res.ledger is None:
+                self._open_ledger()
+            led: Ledger = self._res.ledger
+            return led
+
+    def snapshot_ledger(self) -> Path | None:
+        """Snapshots the ledger now (``snapshots/@ledger/``, keeping ``keep_snapshots``);
+        returns the file, or None when persistence is disabled."""
+        _ = self.ledger  # opened (recovered) first
+        upkeep: LedgerUpkeep | None = self._res.ledger_upkeep
+        return None if upkeep is None else upkeep.snapshot(self._config.keep_snapshots)
+
+    def _open_ledger(self) -> None:
+        if self._layout is None:
+            self._res.ledger = Ledger()
+            return
+        led, journal, info = open_ledger(self._layout, self._config)
+        self._res.ledger, self._res.ledger_journal = led, journal
+        self._res.ledger_upkeep = LedgerUpkeep(led, journal, snapshot_dir(self._layout))
+        if info is not None:
+            self._last_recovery[LEDGER_NAME] = info
 
     # -------------------------------------------------------------------- books
 

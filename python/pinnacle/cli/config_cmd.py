@@ -26,6 +26,8 @@ EXPLANATIONS: dict[str, str] = {
     "journalSyncIntervalMs": 'period of the background sync with journalSyncMode "interval" (ms)',
     "journalSyncMode": '"none" (survives kill -9, not power loss, until flushed), "interval" or '
     '"always" (each append durable before it returns)',
+    "ledgerSyncMode": 'the trading-state ledger\'s journal: "always" (default: each operation durable '
+    'before it returns), "interval" or "none"',
     "journalInitialSize": "size of a new journal file (bytes, >= 4096; rounded up to 4 KiB pages)",
     "journalGrowthStep": "a full journal grows by its own size, at most this many bytes at a time",
     "snapshotIntervalMin": "minutes between snapshots of each changed book (fractions allowed; 0 = off)",

@@ -4,7 +4,11 @@ Each cycle starts a trading process (``python -m pinnacle.cli _trade``), lets it
 for a random part of ``--duration``, SIGKILLs it, recovers the data directory with
 :meth:`PersistenceManager.recover_state` and compares every book, resting order and
 maker position with the acknowledged operations replayed on fresh, unjournaled books
-(:mod:`pinnacle.sim.reference`). The next cycle continues trading on the recovered state.
+(:mod:`pinnacle.sim.reference`). The trading process also drives the trading-state
+ledger (submits, acks, fills with re-delivered duplicates, cancels, hedges on a second
+exchange: :mod:`pinnacle.sim.ledger_flow`); the recovered ledger is compared with a ledger
+rebuilt from its acknowledged calls alone. The next cycle continues trading on the
+recovered state.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pinnacle.config import SYNC_MODES, SyncMode
 from pinnacle.errors import InvalidArgumentError, OrderBookError
 from pinnacle.persistence import PersistenceManager, RecoveryInfo
 from pinnacle.sim import ledger
+from pinnacle.sim.ledger_flow import LedgerCheck, LedgerModel, summary
 from pinnacle.sim.maker import open_ledger
 from pinnacle.sim.market import Op, instrument
 from pinnacle.sim.oplog import OpLog, read_oplog
@@ -144,6 +149,7 @@ class CycleResult:
     killed_after: float = 0.0
     checks: list[SymbolCheck] = field(default_factory=list)
     infos: dict[str, RecoveryInfo] = field(default_factory=dict)
+    ledger: LedgerCheck | None = None
 
 
 class Drill:
@@ -157,6 +163,7 @@ class Drill:
         self.refs = {s: Reference(instrument(s)) for s in opts.symbols}
         self.work = opts.data_dir / "drill"
         self.results: list[CycleResult] = []
+        self.ledger_model = LedgerModel()
 
     def say(self, text: str = "") -> None:
         """Prints one line."""
@@ -296,9 +303,11 @@ class Drill:
         except Exception as e:
             r.error = f"recovery failed: {type(e).__name__}: {one_line(e)}"
             return r
-        r.ok = all(c.ok for c in r.checks)
+        r.ok = all(c.ok for c in r.checks) and (r.ledger is None or r.ledger.ok)
         if not r.ok:
             r.error = "; ".join(f"{c.symbol}: {c.detail}" for c in r.checks if not c.ok)
+            if r.ledger is not None and not r.ledger.ok:
+                r.error = "; ".join(e for e in (r.error, f"ledger: {r.ledger.detail}") if e)
         return r
 
     def _replay(self, log: OpLog, r: CycleResult) -> bool:
@@ -327,6 +336,8 @@ class Drill:
                             state = ledger.recover(j.read(), book, ref.inst)
                         flight = log.in_flight if log.in_flight and log.in_flight.symbol == s else None
                         r.checks.append(ref.check(book, state.totals(book, ref.inst), flight))
+                    r.ledger = self.ledger_model.check(pm.ledger, self.work / f"cycle-{r.cycle}.ledgerlog")
+                    ledger_figures = summary(pm.ledger)
             finally:
                 for line in lines:
                     if "Persistence shut down" not in line:
@@ -334,6 +345,17 @@ class Drill:
         self.say(f"  recovered in {elapsed * 1e3:.1f} ms; checking against the acknowledged operations:")
         for c in r.checks:
             self._report(c, r.infos.get(c.symbol))
+        lc = r.ledger
+        if lc is not None:
+            note = ""
+            if lc.in_flight is not None:
+                note = f"; in flight: {lc.in_flight}, " + (
+                    "included" if lc.in_flight_applied else "not journaled"
+                )
+            self.say(
+                f"    ledger: {lc.acked:,} acknowledged operations{note}: "
+                f"{'matches' if lc.ok else 'MISMATCH: ' + lc.detail} ({ledger_figures})"
+            )
         if log.in_flight is not None and all(c.ok for c in r.checks):
             applied = any(c.in_flight_applied for c in r.checks)
             self.say(
@@ -418,7 +440,8 @@ def run_demo(args: argparse.Namespace) -> int:
         snaps = sum(1 for r in drill.results for i in r.infos.values() if i.snapshot_file is not None)
         print(
             f"PASS: {_n(len(drill.results), 'crash cycle')}, {total:,} acknowledged operations: every book, "
-            f"resting order and maker position recovered exactly ({snaps} of "
+            f"resting order and maker position recovered exactly, "
+            f"and every ledger order, fill, position, balance and P&L figure ({snaps} of "
             f"{sum(len(r.infos) for r in drill.results)} recoveries started from a snapshot)"
         )
     else:

@@ -22,9 +22,13 @@ from typing import TextIO
 from pinnacle.config import PersistenceConfig, SyncMode
 from pinnacle.persistence import PersistenceManager
 from pinnacle.sim import ledger
+from pinnacle.sim.ledger_flow import LedgerFlow
 from pinnacle.sim.maker import MarketMaker, open_ledger, submit
 from pinnacle.sim.market import Instrument, Participants, instrument
 from pinnacle.sim.oplog import OpLogWriter
+
+LEDGER_SHARE = 0.05
+"""Share of the loop's steps that also drive the trading-state ledger (durable calls)."""
 
 SNAPSHOT_INTERVAL_S = 0.5
 """The drill snapshots every changed book this often, so every recovery uses a snapshot."""
@@ -104,6 +108,10 @@ def run_trading(opts: TradeOptions, out: TextIO = sys.stdout) -> int:
         parts = Participants(inst, rng, opts.cycle)
         parts.adopt(book)
         markets.append(_Market(inst, maker, parts))
+    flow = LedgerFlow(
+        pm.ledger, random.Random(opts.seed + 1), opts.cycle, opts.oplog.with_suffix(".ledgerlog")
+    )
+    flow_rng = random.Random(opts.seed + 2)
     started = time.monotonic()
     ready = {"ready": True, "pid": os.getpid(), "orders": {m.inst.symbol: len(m.maker.book) for m in markets}}
     out.write(json.dumps(ready) + "\n")
@@ -117,6 +125,8 @@ def run_trading(opts: TradeOptions, out: TextIO = sys.stdout) -> int:
         else:
             op = m.participants.next_op(m.maker.mid, time.time_ns())
             submit(log, m.maker.book, m.inst, op)
+        if flow_rng.random() < LEDGER_SHARE:
+            flow.step(float(markets[0].inst.price(markets[0].maker.mid)))
         steps += 1
         if steps & 63 and opts.rate <= 0:
             continue

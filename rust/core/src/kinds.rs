@@ -26,6 +26,36 @@ pub const SIM_REPRICE_INTENT: u16 = 18;
 pub const SIM_ABORT: u16 = 19;
 /// Simulator ledger: everything folded into one record (the ledger is compacted to it).
 pub const SIM_STATE: u16 = 20;
+/// Trading-state ledger (`pinnacle_ledger`): an order was submitted (status pending).
+pub const LEDGER_ORDER_SUBMIT: u16 = 256;
+/// Trading-state ledger (`pinnacle_ledger`): the exchange acknowledged an order (status open).
+pub const LEDGER_ORDER_ACK: u16 = 257;
+/// Trading-state ledger (`pinnacle_ledger`): an order was rejected.
+pub const LEDGER_ORDER_REJECT: u16 = 258;
+/// Trading-state ledger (`pinnacle_ledger`): a fill (trade) of an order.
+pub const LEDGER_FILL_RECEIVED: u16 = 259;
+/// Trading-state ledger (`pinnacle_ledger`): an order was cancelled.
+pub const LEDGER_ORDER_CANCEL: u16 = 260;
+/// Trading-state ledger (`pinnacle_ledger`): a position set to a reconciled quantity and average price.
+pub const LEDGER_POSITION_UPDATE: u16 = 261;
+/// Trading-state ledger (`pinnacle_ledger`): a balance set (total and available).
+pub const LEDGER_BALANCE_UPDATE: u16 = 262;
+/// Trading-state ledger (`pinnacle_ledger`): trading halted (circuit breaker), with its reason.
+pub const LEDGER_RISK_HALT: u16 = 263;
+/// Trading-state ledger (`pinnacle_ledger`): trading resumed.
+pub const LEDGER_RISK_RESUME: u16 = 264;
+/// Trading-state ledger (`pinnacle_ledger`): a configuration key set (version + 1).
+pub const LEDGER_CONFIG_CHANGE: u16 = 265;
+/// Trading-state ledger (`pinnacle_ledger`): a strategy's parameters (JSON text).
+pub const LEDGER_STRATEGY_PARAMS: u16 = 266;
+/// Trading-state ledger (`pinnacle_ledger`): a strategy's custom state bytes.
+pub const LEDGER_STRATEGY_STATE: u16 = 267;
+/// Trading-state ledger (`pinnacle_ledger`): a strategy activated or deactivated.
+pub const LEDGER_STRATEGY_ACTIVE: u16 = 268;
+/// Trading-state ledger (`pinnacle_ledger`): a strategy's last signal time.
+pub const LEDGER_STRATEGY_SIGNAL: u16 = 269;
+/// Trading-state ledger (`pinnacle_ledger`): fills older than a time left the recent-fills window.
+pub const LEDGER_FILLS_PRUNED: u16 = 270;
 /// Audit journal (`pinnacle.security.audit`): one HMAC-chained security event.
 pub const AUDIT_RECORD: u16 = 512;
 /// Rate limiter (`pinnacle.security.ratelimit`): budget consumed under a key.
@@ -88,6 +118,21 @@ pub const REGISTERED: &[Kind] = &[
     Kind { kind: SIM_REPRICE_INTENT, name: "sim.reprice-intent", range: "sim" },
     Kind { kind: SIM_ABORT, name: "sim.abort", range: "sim" },
     Kind { kind: SIM_STATE, name: "sim.state", range: "sim" },
+    Kind { kind: LEDGER_ORDER_SUBMIT, name: "ledger.order-submit", range: "ledger" },
+    Kind { kind: LEDGER_ORDER_ACK, name: "ledger.order-ack", range: "ledger" },
+    Kind { kind: LEDGER_ORDER_REJECT, name: "ledger.order-reject", range: "ledger" },
+    Kind { kind: LEDGER_FILL_RECEIVED, name: "ledger.fill-received", range: "ledger" },
+    Kind { kind: LEDGER_ORDER_CANCEL, name: "ledger.order-cancel", range: "ledger" },
+    Kind { kind: LEDGER_POSITION_UPDATE, name: "ledger.position-update", range: "ledger" },
+    Kind { kind: LEDGER_BALANCE_UPDATE, name: "ledger.balance-update", range: "ledger" },
+    Kind { kind: LEDGER_RISK_HALT, name: "ledger.risk-halt", range: "ledger" },
+    Kind { kind: LEDGER_RISK_RESUME, name: "ledger.risk-resume", range: "ledger" },
+    Kind { kind: LEDGER_CONFIG_CHANGE, name: "ledger.config-change", range: "ledger" },
+    Kind { kind: LEDGER_STRATEGY_PARAMS, name: "ledger.strategy-params", range: "ledger" },
+    Kind { kind: LEDGER_STRATEGY_STATE, name: "ledger.strategy-state", range: "ledger" },
+    Kind { kind: LEDGER_STRATEGY_ACTIVE, name: "ledger.strategy-active", range: "ledger" },
+    Kind { kind: LEDGER_STRATEGY_SIGNAL, name: "ledger.strategy-signal", range: "ledger" },
+    Kind { kind: LEDGER_FILLS_PRUNED, name: "ledger.fills-pruned", range: "ledger" },
     Kind { kind: AUDIT_RECORD, name: "audit.record", range: "audit" },
     Kind { kind: RATE_CONSUME, name: "ratelimit.consume", range: "ratelimit" },
     Kind { kind: RATE_OPEN, name: "ratelimit.open", range: "ratelimit" },

@@ -23,6 +23,7 @@ import_exception!(pinnacle.errors, InvalidArgumentError);
 import_exception!(pinnacle.errors, OrderBookError);
 import_exception!(pinnacle.errors, MetaChecksumError);
 import_exception!(pinnacle.errors, VaultError);
+import_exception!(pinnacle.errors, LedgerError);
 
 /// Imports every exception type now (see `crate::warm_up`): a failed lazy import panics.
 pub fn warm_up(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
@@ -40,6 +41,7 @@ pub fn warm_up(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
         py.get_type::<OrderBookError>(),
         py.get_type::<MetaChecksumError>(),
         py.get_type::<VaultError>(),
+        py.get_type::<LedgerError>(),
     );
     Ok(())
 }
@@ -264,4 +266,48 @@ pub fn marketdata_err(e: pinnacle_marketdata::Error) -> PyErr {
         }
         M::Data(_) | M::InvalidArgument(_) => InvalidArgumentError::new_err(msg),
     }
+}
+
+/// A refused ledger operation (nothing changed, nothing journaled): `LedgerError` with
+/// `code` set (`unknown_order`, `overfill`, `halted`...).
+pub fn ledger_refused(e: pinnacle_ledger::LedgerError) -> PyErr {
+    ledger_refused_code(e.code.name(), e.message)
+}
+
+/// A `LedgerError` raised by the bindings' own argument checks (`invalid_type`).
+pub fn ledger_refused_code(code: &str, message: String) -> PyErr {
+    let err = LedgerError::new_err(message);
+    Python::attach(|py| {
+        let _ = err.value(py).setattr("code", code);
+    });
+    err
+}
+
+/// Ledger errors: refusals are `LedgerError`; a journal that does not replay onto the
+/// ledger is corruption (a record of a newer schema: UnsupportedFormatError).
+pub fn ledger_err(e: pinnacle_core::WalError<pinnacle_ledger::LedgerError>) -> PyErr {
+    use pinnacle_core::WalError as W;
+    let msg = e.to_string();
+    match e {
+        W::Refused(r) => ledger_refused(r),
+        W::Journal(j) => to_py(j),
+        W::Replay { seq, error } if error.code == pinnacle_ledger::ErrorCode::Version => {
+            Fields { seq: Some(seq), ..Fields::default() }.set(UnsupportedFormatError::new_err(msg))
+        }
+        W::Replay { seq, .. } | W::UnexpectedKind { seq, .. } => {
+            Fields { seq: Some(seq), ..Fields::default() }.set(CorruptionError::new_err(msg))
+        }
+        W::Gap { expected, .. } => {
+            Fields { seq: Some(expected), ..Fields::default() }.set(CorruptionError::new_err(msg))
+        }
+        W::AlreadyJournaled | W::JournalTaken => invalid(msg),
+    }
+}
+
+pub fn corruption(msg: String) -> PyErr {
+    CorruptionError::new_err(msg)
+}
+
+pub fn unsupported(msg: String) -> PyErr {
+    UnsupportedFormatError::new_err(msg)
 }

@@ -15,7 +15,7 @@ fn refused(e: GridError) -> PyErr {
 }
 
 /// A Python number as decimal text (floats by their shortest repr).
-fn decimal_text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+pub fn decimal_text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     if obj.is_instance_of::<PyBool>() {
         return Err(type_error(format!("{what} must be a number, not bool")));
     }

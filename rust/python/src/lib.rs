@@ -11,6 +11,8 @@ mod formats;
 mod grid;
 mod journal;
 mod kinds;
+mod ledger;
+mod ledger_convert;
 mod marketdata;
 mod orders;
 mod reader;
@@ -71,6 +73,8 @@ mod _core {
     use super::journal::{EntryIterator, PyJournal};
     #[pymodule_export]
     use super::kinds::{entry_kinds, kind_name, kind_ranges};
+    #[pymodule_export]
+    use super::ledger::PyLedger;
     #[pymodule_export]
     use super::marketdata::{l2_checksum, PyCapture, PyEngine, PyTrigger};
     #[pymodule_export]

@@ -6,7 +6,7 @@ metrics and plot series, and its ``targets`` are checked against those metrics. 
 """
 
 from pinnacle.bench.harness import Section
-from pinnacle.bench.sections import append, book, bulk, durable, pipeline, recovery, security
+from pinnacle.bench.sections import append, book, bulk, durable, ledger, pipeline, recovery, security
 
 ALL: tuple[Section, ...] = (
     append.SECTION,
@@ -14,6 +14,7 @@ ALL: tuple[Section, ...] = (
     durable.SECTION,
     recovery.SECTION,
     book.SECTION,
+    ledger.SECTION,
     security.SECTION,
     pipeline.SECTION,
 )

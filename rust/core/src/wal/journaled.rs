@@ -91,16 +91,14 @@ impl<S: WalState> Journaled<S> {
         // Encoding is pure; the bytes are appended only if the record validates. Encoding
         // first lets `validate` take the record by value (no copy of its fields). One call
         // site each for validate and apply keeps them inlined.
-        let ts = record.timestamp_ns();
+        let (ts, kind) = (record.timestamp_ns(), record.kind());
         if journal.is_some() {
             scratch.clear();
             record.encode(scratch);
         }
         let plan = state.validate(record, Pass(())).map_err(WalError::Refused)?;
         let appended = match journal {
-            Some(j) if !S::changes_nothing(&plan) => {
-                Some((j, j.append_deferred(S::Record::KIND, scratch, ts)?))
-            }
+            Some(j) if !S::changes_nothing(&plan) => Some((j, j.append_deferred(kind, scratch, ts)?)),
             _ => None,
         };
         let outcome = state.apply(plan, Pass(()));

@@ -36,7 +36,9 @@ pub use replay::{apply_entry, replay};
 /// tag in the payload (as the book's ops are). `decode(encode(r)) == r` for every record
 /// a state accepts, and `decode` rejects any other bytes without panicking.
 pub trait Record: Sized {
-    /// The entry kind, registered in [`crate::kinds`].
+    /// The entry kind, registered in [`crate::kinds`] (a record type whose variants are
+    /// journaled under kinds of their own returns them from [`Record::kind`]; `KIND` is
+    /// then its first).
     const KIND: u16;
     type DecodeError;
     /// Appends the payload to `out`. Pure: it may run before validation, and its bytes
@@ -44,6 +46,15 @@ pub trait Record: Sized {
     fn encode(&self, out: &mut Vec<u8>);
     /// Decodes exactly one record occupying all of `bytes`.
     fn decode(bytes: &[u8]) -> Result<Self, Self::DecodeError>;
+    /// The entry kind this record is journaled under; decoding its payload must give a
+    /// record of the same kind (replay checks it).
+    fn kind(&self) -> u16 {
+        Self::KIND
+    }
+    /// True for every kind [`Record::kind`] can return.
+    fn accepts_kind(kind: u16) -> bool {
+        kind == Self::KIND
+    }
     /// The entry's timestamp; `None`: the journal's wall clock at append.
     fn timestamp_ns(&self) -> Option<i64> {
         None

@@ -26,11 +26,15 @@ pub fn apply_entry<S: WalState>(
         return Ok(false);
     }
     let expected = <S::Record as Record>::KIND;
-    if kind != expected {
+    if !S::Record::accepts_kind(kind) {
         return Err(WalError::UnexpectedKind { seq, kind, expected });
     }
     let replay_err = |error| WalError::Replay { seq, error };
     let record = S::Record::decode(payload).map_err(|e| replay_err(S::Error::from(e)))?;
+    // A payload journaled under another kind of the same record type: not this entry.
+    if record.kind() != kind {
+        return Err(WalError::UnexpectedKind { seq, kind, expected: record.kind() });
+    }
     let plan = state.validate(record, Pass(())).map_err(replay_err)?;
     state.apply(plan, Pass(()));
     Ok(true)
