@@ -5,6 +5,7 @@
 //! on-disk format is described in `docs/format.md` and implemented in [`format`].
 
 pub mod atomic_file;
+pub mod decimal;
 pub mod error;
 pub mod fork;
 pub mod format;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// pinnacle-core's top-level modules, lowest first: a module may import only modules
 /// listed before it.
 const CORE_LAYERS: &[&str] = &[
+    "decimal",
     "kinds",
     "locks",
     "error",

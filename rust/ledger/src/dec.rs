@@ -7,6 +7,7 @@
 //! always a refusal, never a wrap.
 
 use ethnum::I256;
+use pinnacle_core::decimal::{parse_decimal, DecimalError};
 use std::fmt;
 
 /// Decimals kept.
@@ -68,41 +69,18 @@ impl Dec {
         Dec(self.0.saturating_neg())
     }
 
-    /// Parses decimal text (`-12.50`, `1e-8`, `2.5E3`; surrounding whitespace allowed).
+    /// Parses decimal text (`-12.50`, `1e-8`, `2.5E3`; surrounding whitespace allowed)
+    /// with the one exact parser (`pinnacle_core::decimal`), then scales it to 18 places.
     pub fn parse(text: &str) -> Result<Dec, DecError> {
-        let s = text.trim();
-        let (body, exp) = match s.split_once(['e', 'E']) {
-            Some((b, e)) => (b, e.parse::<i32>().map_err(|_| DecError::NotANumber)?),
-            None => (s, 0),
-        };
-        let (neg, body) = match body.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, body.strip_prefix('+').unwrap_or(body)),
-        };
-        let (int_part, frac) = body.split_once('.').unwrap_or((body, ""));
-        let digits_ok = int_part.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit());
-        if (int_part.is_empty() && frac.is_empty()) || !digits_ok {
-            return Err(DecError::NotANumber);
-        }
-        let digits = format!("{int_part}{frac}");
-        let trimmed = digits.trim_end_matches('0');
-        let significant = trimmed.trim_start_matches('0');
-        if significant.is_empty() {
-            return Ok(Dec::ZERO);
-        }
-        // value = significant * 10^(shift), shift = zeros dropped - decimals + exponent + 18.
-        let dropped = (digits.len() - trimmed.len()) as i64;
-        let shift = dropped - frac.len() as i64 + i64::from(exp) + i64::from(SCALE);
-        if shift < 0 {
+        let d = parse_decimal(text).map_err(|e| match e {
+            DecimalError::NotANumber => DecError::NotANumber,
+            DecimalError::TooManyDecimals => DecError::TooManyDecimals,
+            DecimalError::OutOfRange => DecError::Overflow,
+        })?;
+        let Some(shift) = SCALE.checked_sub(d.scale) else {
             return Err(DecError::TooManyDecimals);
-        }
-        if significant.len() > 39 || shift > 38 {
-            return Err(DecError::Overflow);
-        }
-        let m: i128 = significant.parse().map_err(|_| DecError::Overflow)?;
-        let p = 10i128.checked_pow(shift as u32).ok_or(DecError::Overflow)?;
-        let v = m.checked_mul(p).ok_or(DecError::Overflow)?;
-        Ok(Dec(if neg { -v } else { v }))
+        };
+        10i128.checked_pow(shift).and_then(|p| d.value.checked_mul(p)).map(Dec).ok_or(DecError::Overflow)
     }
 
     pub fn checked_add(self, o: Dec) -> Result<Dec, DecError> {
