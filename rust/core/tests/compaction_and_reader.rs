@@ -144,6 +144,70 @@ fn reader_tails_a_writer_through_growth_and_compaction() {
     assert_eq!(after.payload(0), b"y");
 }
 
+/// Appends small entries until the next one's header fits before the file's end but a
+/// `big`-byte payload would not; returns every seq appended.
+fn fill_to_just_before_the_end(j: &Journal, big: usize) -> Vec<u64> {
+    let (header, big_total) = (32, pinnacle_core::format::entry::encoded_len(big));
+    let mut seqs = Vec::new();
+    loop {
+        let room = j.size_bytes() - j.data_bytes();
+        if (header..big_total as u64).contains(&room) {
+            return seqs;
+        }
+        seqs.push(j.append(7, b"small", None).unwrap());
+    }
+}
+
+/// The reader knows the file's length from its last look at the path. An entry that
+/// starts before that length but ends after it (the writer grew the file for it) and a
+/// compaction that replaced the file before the reader looked again: the rest of the old
+/// file is out of the reader's sight, so it must follow the path to the new file rather
+/// than wait for the entry to complete (it once waited forever).
+#[test]
+fn reader_follows_a_compaction_past_an_entry_straddling_the_end_it_last_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("straddle.journal");
+    let j = Journal::open(&p, small_opts()).unwrap();
+    let big = vec![9u8; 200];
+    let mut r = JournalReader::open(&p, 0).unwrap();
+    let mut got = Columns::default();
+    let mut want = fill_to_just_before_the_end(&j, big.len());
+    assert_eq!(r.poll(usize::MAX, &mut got).unwrap(), want.len());
+    let size = j.size_bytes();
+    want.push(j.append(7, &big, None).unwrap());
+    assert!(j.size_bytes() > size, "the entry made the file grow");
+    j.compact(2).unwrap();
+    r.wait(Duration::from_secs(2), usize::MAX, &mut got).unwrap();
+    assert_eq!(got.seq, want);
+    assert_eq!(got.payload(got.len() - 1), &big[..]);
+    // Still following: the next compaction and growth are seen the same way.
+    want.extend(fill_to_just_before_the_end(&j, big.len()));
+    r.wait(Duration::from_secs(2), usize::MAX, &mut got).unwrap();
+    want.push(j.append(7, &big, None).unwrap());
+    j.compact(3).unwrap();
+    r.wait(Duration::from_secs(2), usize::MAX, &mut got).unwrap();
+    assert_eq!(got.seq, want);
+
+    // When the compaction dropped the straddling entry, the reader is told it fell behind.
+    let mut late = JournalReader::open(&p, 0).unwrap();
+    fill_to_just_before_the_end(&j, big.len());
+    let mut seen = Columns::default();
+    late.poll(usize::MAX, &mut seen).unwrap();
+    assert_eq!(seen.seq.last().copied(), Some(j.last_seq()));
+    let dropped = j.append(7, &big, None).unwrap();
+    j.compact(dropped + 1).unwrap();
+    let e = late.wait(Duration::from_secs(2), 10, &mut seen);
+    assert!(
+        matches!(e, Err(Error::Compacted { wanted_seq, first_seq, .. }) if wanted_seq == dropped && first_seq == dropped + 1),
+        "{:?}",
+        e.map(|_| ())
+    );
+    assert_eq!(j.append(7, b"after", None).unwrap(), dropped + 1);
+    let mut after = Columns::default();
+    late.wait(Duration::from_secs(2), 10, &mut after).unwrap();
+    assert_eq!(after.seq, vec![dropped + 1]);
+}
+
 #[test]
 fn reader_from_seq_and_reader_never_writes() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,7 +10,9 @@
 //! learns the file's length from the path, by inode, and reopens the path only to remap
 //! after growth. A process tailing 1,000 journals so needs no descriptor for them. Once
 //! the path names another file (compaction), the old one no longer changes: the writer
-//! has moved on.
+//! has moved on. The reader then reads the old file only up to the length it last saw at
+//! the path (it can no longer learn the old file's length) and continues in the new one,
+//! which holds every entry of the old one from its `first_seq` on.
 
 use super::recovery::resync;
 use super::Columns;
@@ -215,7 +217,14 @@ impl JournalReader {
         }
         let total = encoded_len(len as usize);
         if !self.covers(self.pos + total)? {
-            return Ok(Step::Incomplete);
+            // The entry runs past the end the reader last saw. While the path names this
+            // file, the writer is still completing it (or growing the file for it). Once
+            // the path names another file, that end is final for the reader (it can no
+            // longer learn the retired file's length): the entry and everything after it
+            // are in the successor or were compacted away, so this file has nothing more
+            // to give (`poll` then switches files). Waiting for the entry to complete
+            // here would wait forever.
+            return Ok(if self.len_at_path()?.is_none() { Step::NothingYet } else { Step::Incomplete });
         }
         // `total` is at most the header's max_entry_size and lies inside the file.
         if total > self.scratch.len() {
