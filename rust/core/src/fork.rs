@@ -25,9 +25,12 @@
 //!   its own [`Owner`] and start afresh in a child: its thread did not come along.
 //! - A child's *own* journals work whatever its parent's threads were doing: their locks
 //!   keep no process-wide state ([`crate::locks`]), nor does making their workers.
-//! - Limit: until a child's fork handler has run (a moment after the fork, longer on a
-//!   busy machine), its copies of the descriptors share the parent's flocks, so the
-//!   parent closing and at once reopening a journal may meanwhile find it `Locked`.
+//! - Until a child's fork handler has run (a moment after the fork, longer on a busy
+//!   machine), its copies of the descriptors share the parent's flocks, so the parent
+//!   closing and at once reopening a journal may meanwhile find it `Locked`: the parent
+//!   handler records when the process last forked, and a lock refused within
+//!   [`CHILD_START_GRACE`] of a fork is retried ([`retry_while_children_start`]) until the
+//!   grace has passed, so only a real second writer is reported `Locked`.
 //!
 //! Ordering: the registry is guarded by a spin lock that the prepare handler takes before
 //! the fork and the parent and child handlers release, so the child never sees it half
@@ -43,6 +46,39 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// CLOCK_MONOTONIC ns of this process's last fork (0: never), set by the parent handler.
+static LAST_FORK_NS: AtomicU64 = AtomicU64::new(0);
+/// How long after a fork a refused lock may still be a child's not-yet-closed copy.
+pub const CHILD_START_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec we own; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+/// Runs `take` (a non-blocking lock attempt) and, while it reports `Locked` within
+/// [`CHILD_START_GRACE`] of this process's last fork, again every millisecond: a child
+/// that has not yet run its fork handler still holds copies of the parent's flocks.
+/// Without a recent fork it is one attempt, as before.
+pub fn retry_while_children_start(mut take: impl FnMut() -> Result<()>) -> Result<()> {
+    let grace = u64::try_from(CHILD_START_GRACE.as_nanos()).unwrap_or(u64::MAX);
+    loop {
+        match take() {
+            Err(Error::Locked { .. }) => {
+                let forked = LAST_FORK_NS.load(Ordering::Acquire);
+                if forked == 0 || monotonic_ns().saturating_sub(forked) >= grace {
+                    return take();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            other => return other,
+        }
+    }
+}
 
 /// The process a handle belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +226,7 @@ extern "C" fn prepare() {
 }
 
 extern "C" fn parent() {
+    LAST_FORK_NS.store(monotonic_ns(), Ordering::Release);
     unlock();
 }
 

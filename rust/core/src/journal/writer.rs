@@ -80,7 +80,7 @@ impl Journal {
             }
             Err(e) => return Err(e),
         };
-        sys::lock_exclusive(&file, &path)?;
+        crate::fork::retry_while_children_start(|| sys::lock_exclusive(&file, &path))?;
         crate::atomic_file::remove_stale_temps_of(&path);
         let meta = file.metadata().map_err(|e| Error::io("fstat", &path, e))?;
         if !meta.is_file() {
