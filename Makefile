@@ -101,7 +101,7 @@ dist-check: $(PY)
 	for kind in wheel sdist; do \
 		$(PYTHON) -m venv $(DIST_VENV)-$$kind && \
 		$(DIST_VENV)-$$kind/bin/pip install --quiet pytest hypothesis -r benches/requirements.txt \
-			'cryptography>=42' 'argon2-cffi>=23' 'pyrage>=1.1' || exit 1; \
+			'cryptography>=42' 'argon2-cffi>=23' 'pyrage>=1.1' 'pyarrow>=14' || exit 1; \
 	done
 	$(DIST_VENV)-wheel/bin/pip install --quiet dist/*.whl
 	$(DIST_VENV)-sdist/bin/pip install --quiet dist/*.tar.gz

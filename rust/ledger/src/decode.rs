@@ -3,7 +3,7 @@
 //! re-encodes to the very same bytes (so it has the same checksum).
 
 use crate::check::STATE_VERSION;
-use crate::error::{ErrorCode, LedgerError};
+use crate::error::LedgerError;
 use crate::record::{OrderType, Side};
 use crate::state::*;
 use crate::wire::Reader;
@@ -29,16 +29,7 @@ fn count(r: &mut Reader<'_>) -> Result<u64, LedgerError> {
 impl Ledger {
     pub fn decode_canonical(bytes: &[u8]) -> Result<Ledger, LedgerError> {
         let mut r = Reader::new(bytes, "ledger state");
-        let version = r.u8()?;
-        if version > STATE_VERSION {
-            return Err(LedgerError::new(
-                ErrorCode::Version,
-                format!("ledger state schema version {version} is newer than this reader's ({STATE_VERSION}): upgrade pinnacle"),
-            ));
-        }
-        if version == 0 {
-            return Err(LedgerError::decode("ledger state schema version 0 does not exist"));
-        }
+        r.schema_version(STATE_VERSION)?;
         let mut l = Ledger::new();
         for _ in 0..count(&mut r)? {
             let o = Order {

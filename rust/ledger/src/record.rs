@@ -209,16 +209,7 @@ impl Record for LedgerRecord {
 
     fn decode(bytes: &[u8]) -> Result<LedgerRecord, LedgerError> {
         let mut r = Reader::new(bytes, "ledger record");
-        let version = r.u8()?;
-        if version > RECORD_VERSION {
-            return Err(LedgerError::new(
-                ErrorCode::Version,
-                format!("ledger record schema version {version} is newer than this reader's ({RECORD_VERSION}): upgrade pinnacle"),
-            ));
-        }
-        if version == 0 {
-            return Err(LedgerError::decode("ledger record schema version 0 does not exist"));
-        }
+        r.schema_version(RECORD_VERSION)?;
         let tag = r.u8()?;
         let ts_ns = r.i64()?;
         let op = match tag {

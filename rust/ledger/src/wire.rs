@@ -3,7 +3,7 @@
 //! never panics and names what is truncated or malformed.
 
 use crate::dec::Dec;
-use crate::error::LedgerError;
+use crate::error::{ErrorCode, LedgerError};
 
 pub fn put_u8(out: &mut Vec<u8>, v: u8) {
     out.push(v);
@@ -79,6 +79,22 @@ impl<'a> Reader<'a> {
     }
     pub fn u8(&mut self) -> Result<u8, LedgerError> {
         Ok(u8::from_le_bytes(self.array()?))
+    }
+    /// The leading schema-version byte of a `what` ("ledger record", "ledger state"):
+    /// 1..=`newest`; a newer one is `ErrorCode::Version` (upgrade pinnacle).
+    pub fn schema_version(&mut self, newest: u8) -> Result<u8, LedgerError> {
+        let version = self.u8()?;
+        let what = self.what;
+        if version > newest {
+            return Err(LedgerError::new(
+                ErrorCode::Version,
+                format!("{what} schema version {version} is newer than this reader's ({newest}): upgrade pinnacle"),
+            ));
+        }
+        if version == 0 {
+            return Err(LedgerError::decode(format!("{what} schema version 0 does not exist")));
+        }
+        Ok(version)
     }
     pub fn u32(&mut self) -> Result<u32, LedgerError> {
         Ok(u32::from_le_bytes(self.array()?))
