@@ -7,7 +7,9 @@ Layout of a checkpoint directory (0700; every file 0600, each written with
   exact decimal texts); key-value metadata: format version, symbol, book checksum.
 * ``ckpt-{seq:08d}.state.parquet``: one row of scalars (events, input file and offset,
   last update id / local timestamp...) and JSON columns (engine state, gaps, drift);
-  metadata: format version, symbol, SHA-256 of the JSON engine state.
+  metadata: format version, symbol, SHA-256 of the JSON engine state. Its ``inputs_json``
+  column (and the manifest entry's ``inputs``) identifies the input bytes consumed
+  (see :mod:`pinnacle.pipeline._identity`): resume on other inputs is refused.
 * ``manifest.json``: written last. A checkpoint exists only once an entry names it (sizes
   and SHA-256 digests of both files). Older files are deleted only after a manifest that no
   longer names them is durable.
@@ -33,6 +35,7 @@ from pinnacle._core import EngineCapture, l2_checksum
 from pinnacle.errors import InvalidArgumentError
 from pinnacle.paths import fsync_dir, make_private_dir, remove_stray_temps, write_atomic
 from pinnacle.pipeline._arrow import arrow, from_parquet_bytes, to_parquet_bytes
+from pinnacle.pipeline._identity import differences, identify
 
 _log = logging.getLogger("pinnacle.pipeline")
 
@@ -76,6 +79,7 @@ class CheckpointStore:
         self.format = fmt
         self.keep = keep
         self.entries: list[dict[str, Any]] = []
+        self._heads: dict[int, dict[str, Any]] = {}
 
     # -- writing (background thread) --------------------------------------------------
 
@@ -100,6 +104,9 @@ class CheckpointStore:
         state_json = cap.state_json()
         state = json.loads(state_json)
         file_index, offset = cap.position
+        inputs = identify(
+            files, min(file_index, len(files) - 1), offset if file_index < len(files) else 0, self._heads
+        )
         row = {
             "symbol": self.symbol,
             "format": self.format,
@@ -117,6 +124,7 @@ class CheckpointStore:
             "gaps_json": json.dumps(state["gaps"]),
             "drift_json": json.dumps(state["drift"]),
             "engine_json": state_json,
+            "inputs_json": json.dumps(inputs),
             "created_unix": time.time(),
         }
         state_table = pa.Table.from_pylist([row])
@@ -136,6 +144,7 @@ class CheckpointStore:
             "last_local_us": cap.last_local_us,
             "book_checksum": checksum,
             "sink_rows": sink_rows,
+            "inputs": inputs,
             "levels_file": levels_name,
             "levels_size": len(levels_bytes),
             "levels_sha256": _digest(levels_bytes),
@@ -191,8 +200,13 @@ class CheckpointStore:
                 _log.warning("%s: checkpoint %d not used: %s", self.directory, entry["seq"], e)
                 continue
             restored.load_ms = (time.perf_counter() - t0) * 1000
-            older = [e for e in candidates if e["seq"] < restored.seq]
-            self.entries = [*older, restored.entry][-self.keep :]
+            kept = (
+                [e for e in candidates if e["seq"] < restored.seq][-(self.keep - 1) :]
+                if self.keep > 1
+                else []
+            )
+            older = [c for e in kept if (c := self._complete(e, files)) is not None]
+            self.entries = [*older, restored.entry]
             self._write_manifest(files)
             self._sweep()
             return restored
@@ -200,6 +214,17 @@ class CheckpointStore:
             _log.warning("%s: no checkpoint verifies; starting from the beginning", self.directory)
         self.entries = []
         return None
+
+    def _complete(self, entry: dict[str, Any], files: list[str]) -> dict[str, Any] | None:
+        """``entry`` with every field (an entry rebuilt by :meth:`_scan` has only the file
+        names): read from its files' metadata; None if they do not verify."""
+        if "levels_sha256" in entry and "events_processed" in entry:
+            return entry
+        try:
+            return self._verify(entry, files).entry
+        except (CheckpointDamaged, InvalidArgumentError) as e:
+            _log.warning("%s: checkpoint %d dropped: %s", self.directory, entry["seq"], e)
+            return None
 
     def _candidates(self) -> list[dict[str, Any]]:
         path = self.directory / MANIFEST
@@ -253,8 +278,8 @@ class CheckpointStore:
         return data, (table, meta)
 
     def _verify(self, entry: dict[str, Any], files: list[str]) -> Restored:
-        _, (levels, lmeta) = self._read(entry, "levels")
-        _, (state, smeta) = self._read(entry, "state")
+        ldata, (levels, lmeta) = self._read(entry, "levels")
+        sdata, (state, smeta) = self._read(entry, "state")
         cols = levels.to_pydict()
         bids = [
             (p, q) for s, p, q in zip(cols["side"], cols["price"], cols["size"], strict=True) if s == "bid"
@@ -284,7 +309,32 @@ class CheckpointStore:
             )
         if fi > len(files):
             raise InvalidArgumentError(f"checkpoint {entry['seq']} is in input {fi}; only {len(files)} given")
+        if row.get("inputs_json"):  # absent in checkpoints written before it was recorded
+            why = differences(json.loads(row["inputs_json"]), files)
+            if why is not None:
+                raise InvalidArgumentError(
+                    f"{self.directory}: checkpoint {entry['seq']} was taken on other inputs: {why}; "
+                    "to start fresh on these inputs, use another checkpoint directory (or delete this one)"
+                )
+        # An entry rebuilt from the files alone (torn manifest) gets every field back.
         full = dict(entry)
-        for k in ("events_processed", "file_index", "file", "byte_offset", "book_checksum", "sink_rows"):
-            full.setdefault(k, row[k])
+        for k in (
+            "events_processed",
+            "file_index",
+            "file",
+            "byte_offset",
+            "last_update_id",
+            "last_local_us",
+            "book_checksum",
+            "sink_rows",
+            "created_unix",
+        ):
+            full.setdefault(k, row.get(k))
+        if row.get("inputs_json"):
+            full.setdefault("inputs", json.loads(row["inputs_json"]))
+        full.setdefault("levels_size", len(ldata))
+        full.setdefault("levels_sha256", _digest(ldata))
+        full.setdefault("state_size", len(sdata))
+        full.setdefault("state_sha256", _digest(sdata))
+        full.setdefault("checkpointed_size", len(ldata) + len(sdata))
         return Restored(entry["seq"], full, bids, asks, row["engine_json"], 0.0)
