@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("pyarrow", reason="pip install 'pinnacle[pipeline]'")
 
+from pinnacle.cli import main
 from pinnacle.errors import InvalidArgumentError
 from pinnacle.pipeline import Pipeline, generate
 
@@ -60,7 +61,9 @@ def test_the_same_file_resumes_mid_file(tmp_path: Path) -> None:
     assert r.resumed_from == mid["seq"] and r.events_processed == 3000
 
 
-def test_torn_manifest_is_rebuilt_with_every_field(tmp_path: Path) -> None:
+def test_torn_manifest_is_rebuilt_with_every_field_and_status_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     files = generate(tmp_path / "in", files=2, events_per_file=300, seed=1, depth=5)
     ck = tmp_path / "ck"
     Pipeline("BTCUSDT", files, checkpoint_dir=ck, every_events=100, keep=3).run()
@@ -75,3 +78,36 @@ def test_torn_manifest_is_rebuilt_with_every_field(tmp_path: Path) -> None:
         for key in ("events_processed", "file_index", "byte_offset", "book_checksum", "sink_rows",
                     "levels_sha256", "state_sha256", "levels_size", "state_size", "inputs"):  # fmt: skip
             assert new[key] == old[key], key
+    capsys.readouterr()
+    assert main(["pipeline", "status", str(ck)]) == 0
+    assert "damaged" not in capsys.readouterr().err
+
+
+def test_status_on_a_damaged_manifest_says_what_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    entries = [{"seq": 1}, {"seq": 2, "events_processed": 5, "file_index": 0, "byte_offset": 9}]
+    (ck / "manifest.json").write_text(json.dumps({"symbol": "BTCUSDT", "entries": entries}))
+    assert main(["pipeline", "status", str(ck)]) == 0
+    cap = capsys.readouterr()
+    assert "internal error" not in cap.err and "damaged manifest: entries [1]" in cap.err
+    (ck / "manifest.json").write_text("[1, 2]")
+    assert main(["pipeline", "status", str(ck)]) == 1
+    assert "damaged manifest" in capsys.readouterr().err
+
+
+def test_cli_run_shows_why_the_newest_checkpoint_was_not_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = [str(f) for f in generate(tmp_path / "in", files=2, events_per_file=300, seed=1, depth=5)]
+    ck = tmp_path / "ck"
+    args = ["pipeline", "run", "BTCUSDT", *files, "--checkpoint-dir", str(ck), "--every-events", "100"]
+    assert main(args) == 0
+    newest = json.loads((ck / "manifest.json").read_text())["entries"][-1]
+    (ck / newest["levels_file"]).unlink()
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert f"checkpoint {newest['seq']} not used" in err and "is missing" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from pinnacle.cli.recover_cmd import capture_log
     from pinnacle.pipeline import ParquetSink, Pipeline
 
     for path in args.inputs:
@@ -104,7 +106,14 @@ def run_run(args: argparse.Namespace) -> int:
             )
 
         p.on_progress = progress
-    r = p.run()
+
+    def warn(record: logging.LogRecord) -> None:
+        print(("\n" if tty else "") + f"warning: {record.getMessage()}", file=sys.stderr, flush=True)
+
+    # A checkpoint not used (damaged, and the previous one taken instead) is logged at
+    # WARNING by the pipeline; the user sees why on stderr.
+    with capture_log(logging.WARNING, on_record=warn):
+        r = p.run()
     if tty:
         print(file=sys.stderr)
     doc = {
@@ -146,15 +155,41 @@ def run_status(args: argparse.Namespace) -> int:
         raise CliError(f"{path}: no manifest (no checkpoint yet)") from None
     except ValueError as err:
         raise CliError(f"{path}: unreadable manifest ({err}); 'pipeline run' rebuilds it") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("entries", []), list):
+        raise CliError(
+            f"{path}: damaged manifest (not an object with an entries list); 'pipeline run' rebuilds it"
+        )
     if args.json:
         print(json.dumps(doc, indent=1))
         return EXIT_OK
-    print(f"symbol {doc.get('symbol')}  format {doc.get('format')}  inputs {len(doc.get('inputs', []))}")
+    inputs = doc.get("inputs")
+    print(
+        f"symbol {doc.get('symbol')}  format {doc.get('format')}  "
+        f"inputs {len(inputs) if isinstance(inputs, list) else '?'}"
+    )
     print(f"{'seq':>6} {'events':>12} {'file':>5} {'offset':>12} {'size':>9} {'sync ms':>8} {'async ms':>9}")
+    damaged = []
     for e in doc.get("entries", []):
+        if not isinstance(e, dict) or any(not isinstance(e.get(k), int) for k in _STATUS_FIELDS):
+            damaged.append(e.get("seq", "?") if isinstance(e, dict) else "?")
+            continue
         print(
             f"{e['seq']:>6} {e['events_processed']:>12,} {e['file_index']:>5} {e['byte_offset']:>12,} "
-            f"{e.get('checkpointed_size', 0):>9,} {e.get('sync_duration_ms', 0):>8.3f} "
-            f"{e.get('async_duration_ms', 0):>9.1f}"
+            f"{_num(e, 'checkpointed_size'):>9,} {_num(e, 'sync_duration_ms'):>8.3f} "
+            f"{_num(e, 'async_duration_ms'):>9.1f}"
+        )
+    if damaged:
+        print(
+            f"damaged manifest: entries {damaged} lack fields ({', '.join(_STATUS_FIELDS)}); "
+            "'pipeline run' verifies the checkpoint files and rewrites it",
+            file=sys.stderr,
         )
     return EXIT_OK
+
+
+_STATUS_FIELDS = ("seq", "events_processed", "file_index", "byte_offset")
+
+
+def _num(e: dict[str, Any], key: str) -> float:
+    v = e.get(key, 0)
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
