@@ -209,6 +209,30 @@ def test_kill9_while_recording_loses_nothing_acknowledged(tmp_path: Path) -> Non
     assert verify_file(path, key=KEY).ok
 
 
+def test_each_snapshot_stores_the_audit_chain_head(tmp_path: Path) -> None:
+    from pinnacle import PersistenceManager
+
+    path = tmp_path / "audit.journal"
+    head_file = tmp_path / "audit.journal.head"
+    audit = AuditLog(path, key=KEY, head_every=1000)
+    with PersistenceManager(tmp_path / "data", maintenance=False, audit=audit) as pm:
+        book = pm.order_book("BTC-USD")
+        for i in range(5):
+            audit.record("config.change", detail={"i": i})
+        assert json.loads(head_file.read_text())["n"] == 0  # only the first record's head so far
+        book.add_order(1, "buy", "100.5", "2")
+        pm.snapshot("BTC-USD")
+        at_snapshot = head_file.read_text()
+        assert json.loads(at_snapshot) == audit.head() and audit.head()["n"] == 5  # type: ignore[index]
+        audit.record("config.change", detail={"i": 5})
+    audit.close()
+    # the process dies before closing the log (the sidecar holds the snapshot's head), then
+    # the tail is cut back past the snapshot: verify sees it
+    head_file.write_text(at_snapshot)
+    rewrite(path, payloads(path)[:4])
+    assert [(p.kind, p.n) for p in verify_file(path, key=KEY).problems] == [("truncated", 4)]
+
+
 def test_persistence_manager_records_its_events(tmp_path: Path) -> None:
     from pinnacle import DataDirectoryLockedError, PersistenceManager
 
