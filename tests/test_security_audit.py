@@ -86,6 +86,43 @@ def test_untampered_rewrite_verifies(tmp_path: Path) -> None:
     assert verify_file(path, key=KEY).ok
 
 
+def test_deleted_head_with_cut_tail_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pinnacle.cli import main
+
+    path = tmp_path / "audit.journal"
+    make_log(path)
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(KEY.hex() + "\n")
+    key_file.chmod(0o600)
+    argv = ["audit", "verify", "--journal", str(path), "--key-file", str(key_file)]
+    rewrite(path, payloads(path)[:7])
+    assert main(argv) == 1
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["kind"] == "truncated"
+    # deleting the head as well must not make the cut tail pass
+    (tmp_path / "audit.journal.head").unlink()
+    report = verify_file(path, key=KEY)
+    assert [(p.kind, p.n) for p in report.problems] == [("head_missing", None)]
+    assert "chain head missing: a cut tail cannot be ruled out" in report.problems[0].message
+    assert main(argv) == 1
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert out[0]["kind"] == "head_missing"
+    assert out[-1] == {"ok": False, "records": 7, "last_n": 6, "stored_head_n": None, "problems": 1}
+
+
+def test_head_is_stored_with_the_first_record(tmp_path: Path) -> None:
+    path = tmp_path / "audit.journal"
+    with AuditLog(path, key=KEY, head_every=1000) as log:
+        log.record("vault.unlock")
+        assert (tmp_path / "audit.journal.head").is_file()  # before close, far from head_every
+        assert log.verify().ok and verify_file(path, key=KEY).ok
+        log.record("vault.unlock")
+        assert verify_file(path, key=KEY).stored_head_n == 0
+    assert verify_file(path, key=KEY).stored_head_n == 1
+    # an empty log needs no head
+    with AuditLog(tmp_path / "empty.journal", key=KEY) as log:
+        assert log.verify().ok
+
+
 def test_crc_damage_is_reported_not_raised(tmp_path: Path) -> None:
     path = tmp_path / "audit.journal"
     make_log(path)
@@ -170,6 +207,30 @@ def test_kill9_while_recording_loses_nothing_acknowledged(tmp_path: Path) -> Non
             assert log.verify().ok
             assert [r.n for r in log.records()] == list(range(report.head_n + 1))
     assert verify_file(path, key=KEY).ok
+
+
+def test_each_snapshot_stores_the_audit_chain_head(tmp_path: Path) -> None:
+    from pinnacle import PersistenceManager
+
+    path = tmp_path / "audit.journal"
+    head_file = tmp_path / "audit.journal.head"
+    audit = AuditLog(path, key=KEY, head_every=1000)
+    with PersistenceManager(tmp_path / "data", maintenance=False, audit=audit) as pm:
+        book = pm.order_book("BTC-USD")
+        for i in range(5):
+            audit.record("config.change", detail={"i": i})
+        assert json.loads(head_file.read_text())["n"] == 0  # only the first record's head so far
+        book.add_order(1, "buy", "100.5", "2")
+        pm.snapshot("BTC-USD")
+        at_snapshot = head_file.read_text()
+        assert json.loads(at_snapshot) == audit.head() and audit.head()["n"] == 5  # type: ignore[index]
+        audit.record("config.change", detail={"i": 5})
+    audit.close()
+    # the process dies before closing the log (the sidecar holds the snapshot's head), then
+    # the tail is cut back past the snapshot: verify sees it
+    head_file.write_text(at_snapshot)
+    rewrite(path, payloads(path)[:4])
+    assert [(p.kind, p.n) for p in verify_file(path, key=KEY).problems] == [("truncated", 4)]
 
 
 def test_persistence_manager_records_its_events(tmp_path: Path) -> None:

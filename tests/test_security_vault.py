@@ -258,11 +258,18 @@ def test_close_wipes_and_refuses(vault_path: Path) -> None:
     v = CredentialVault.open(vault_path, PW)
     creds = v.get("binance")
     held = v._entries["binance"]["api_key"]
+    kept = v.get("binance").api_secret  # a field kept after its Credentials went away
+    own = Secret("mine")
+    own.wipe()
+    with pytest.raises(ValueError, match="wiped"):
+        own.reveal()
     v.close()
-    assert held.wiped and not creds.api_key.wiped  # returned copies are the caller's to wipe
-    creds.wipe()
-    with pytest.raises(ValueError):
-        creds.api_key.reveal()
+    assert held.wiped and creds.api_key.wiped and kept.wiped  # close wipes what get() returned
+    for s in (creds.api_key, creds.api_secret, kept):
+        with pytest.raises(VaultError, match="vault closed") as ei:
+            s.reveal()
+        assert ei.value.path == str(vault_path)
+    creds.wipe()  # still idempotent
     with pytest.raises(VaultError, match="closed"):
         v.names()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,9 @@ class SnapshotPipeline:
         self.snapshot_seq = snapshot_seq
         self.opened_seq = journal.next_seq
         self.lock = threading.Lock()
+        self.after_snapshot: Callable[[], None] | None = None
+        """Called after each snapshot (the audit log's store_head); a failure is logged,
+        the snapshot stands."""
         self.shadow: ShadowBook | None = ShadowBook(book, journal, journal.next_seq)  # copies book
         book.attach_journal(journal)
 
@@ -62,6 +66,11 @@ class SnapshotPipeline:
             "Snapshot of %s covering seq %d written: %s (%d bytes)", f.symbol, covered, f.path, len(data)
         )
         self.snapshots.rotate(keep)
+        if self.after_snapshot is not None:
+            try:
+                self.after_snapshot()
+            except Exception:
+                _log.exception("Storing the audit chain head after the snapshot of %s failed", f.symbol)
         return f
 
     def changed(self, *, since_opened: bool = False) -> bool:

@@ -88,7 +88,9 @@ class PersistenceManager:
     ``audit`` (a :class:`pinnacle.security.AuditLog`, owned by the caller) receives the
     security events: ``persistence.open`` (and ``config.change`` when the configuration
     differs from the previous open's), ``datadir.lock_refused``, ``recovery.run`` with
-    its result and ``recovery.repair``.
+    its result and ``recovery.repair``; each snapshot of a book stores the audit log's
+    chain head (:meth:`~pinnacle.security.AuditLog.store_head`), so a tail of the audit
+    log cut back past the newest snapshot is reported by its verify.
 
     A manager dropped without it is released when it is collected, and one still alive at
     interpreter exit has its journals flushed and closed then (both logged as a warning).
@@ -254,6 +256,7 @@ class PersistenceManager:
                     errors[s] = e
                     continue
                 self._books[s] = m
+                self._bind_audit_head(m)
                 self._recovered[s] = m.book
                 recovered.append(s)
             if self._res.ledger is None and ledger_on_disk(self._layout):
@@ -337,6 +340,7 @@ class PersistenceManager:
                         self._layout, self._config, symbol, _or(tick_size, "0.01"), _or(lot_size, "1")
                     )
                 self._books[symbol] = m
+                self._bind_audit_head(m)
             tick, lot = canonical_grid(_or(tick_size, m.meta.tick_size), _or(lot_size, m.meta.lot_size))
             if (tick, lot) != (m.meta.tick_size, m.meta.lot_size):
                 raise InvalidArgumentError(
@@ -344,6 +348,13 @@ class PersistenceManager:
                     f"persisted tick_size={m.meta.tick_size}, lot_size={m.meta.lot_size}"
                 )
             return m.book
+
+    def _bind_audit_head(self, m: Managed) -> None:
+        """Each snapshot stores the audit chain head (sidecar and vault): a tail cut back
+        past it is reported by verify, so at most the records since the newest snapshot
+        (or ``head_every``) could be cut unseen."""
+        if m.pipe is not None and self._audit is not None:
+            m.pipe.after_snapshot = self._audit.store_head
 
     def _recover_one(self, layout: DataLayout, symbol: str) -> Managed:
         """Recovers one symbol on first use (the caller holds the lock), audited."""

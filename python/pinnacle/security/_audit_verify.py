@@ -13,7 +13,8 @@ from pinnacle.security._audit_record import AUDIT_KIND, ZERO_MAC, Record, decode
 class AuditProblem:
     """One finding. ``kind`` is ``modified``, ``inserted``, ``duplicated``, ``deleted``,
     ``reordered``, ``chain`` (a record naming another predecessor), ``truncated``,
-    ``head`` (the stored head disagrees), ``malformed`` or ``foreign`` (an entry that is
+    ``head`` (the stored head disagrees), ``head_missing`` (records but no stored head at
+    all: a cut tail cannot be ruled out), ``malformed`` or ``foreign`` (an entry that is
     not an audit record), ``journal`` (the journal file itself is damaged). ``n`` is the
     record number concerned and ``seq`` its journal entry, where known."""
 
@@ -130,6 +131,16 @@ def verify_entries(
             AuditProblem("deleted", f"record {k} is missing (deleted) before seq {seq}", k, None)
         )
     report.head_n = expected - 1 if seen else None
+    if records and not stored_heads:
+        # The writer stores a head before its first record is acknowledged: none at all
+        # means the sidecar was deleted (or never written), so a cut tail goes unseen.
+        report.problems.append(
+            AuditProblem(
+                "head_missing",
+                f"chain head missing: a cut tail cannot be ruled out ({len(records)} records, "
+                "no head stored beside the journal nor in the vault)",
+            )
+        )
     for where, (hn, hmac_, hseq) in stored_heads:
         report.stored_head_n = hn if report.stored_head_n is None else max(report.stored_head_n, hn)
         if hn >= expected:

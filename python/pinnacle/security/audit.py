@@ -7,9 +7,11 @@ like any other (a torn, unacknowledged tail is cut) and continues the chain from
 record, which must pass its MAC under the given key.
 
 The chain head is written to ``PATH.head`` (atomically, with :func:`pinnacle.paths.write_atomic`)
-every ``head_every`` records and at :meth:`AuditLog.close`, and to the vault when one is
-given: a tail cut back past the last stored head is reported by :meth:`AuditLog.verify`;
-records appended since the last stored head could be cut without a trace.
+at the first record written while none is stored, every ``head_every`` records and at
+:meth:`AuditLog.close`, and to the vault when one is given: a tail cut back past the last
+stored head is reported by :meth:`AuditLog.verify`; records appended since the last stored
+head could be cut without a trace. A log with records and no stored head at all (the
+sidecar deleted, and no vault head) is reported too: a cut tail cannot be ruled out.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ class AuditLog:
             self._journal.close()
             raise
         self._since_head = 0
+        # Invariant once record() returns: a head is stored (a missing one is a verify problem).
+        self._head_stored = self._head_path.exists() or (vault is not None and vault.audit_head() is not None)
         self._last_seq = self._journal.last_seq if self._next_n else 0
 
     def _chain_tail(self) -> tuple[int, bytes]:
@@ -131,7 +135,7 @@ class AuditLog:
             seq = self._journal.append(AUDIT_KIND, mac + self._last_mac + body)
             self._next_n, self._last_mac, self._last_seq = n + 1, mac, seq
             self._since_head += 1
-            if self._since_head >= self._head_every:
+            if self._since_head >= self._head_every or not self._head_stored:
                 self._store_head_locked()
             return n
 
@@ -166,6 +170,7 @@ class AuditLog:
         if self._vault is not None:
             self._vault.set_audit_head(head)
         self._since_head = 0
+        self._head_stored = True
 
     def records(self, from_n: int = 0) -> Iterator[Record]:
         """The decoded records from number ``from_n`` on (not verified: see :meth:`verify`)."""

@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Iterator, Mapping
 from typing import NoReturn
 
-from pinnacle.errors import InvalidArgumentError
+from pinnacle.errors import InvalidArgumentError, VaultError
 
 MASK = "***"
 
@@ -22,11 +22,13 @@ MASK = "***"
 class Secret:
     """A secret string: ``repr``/``str``/``format`` show ``***``; :meth:`reveal` gives it."""
 
-    __slots__ = ("__weakref__", "_buf")
+    __slots__ = ("__weakref__", "_buf", "_closed_vault")
 
     _buf: bytearray | None
+    _closed_vault: str | None
 
     def __init__(self, value: str | bytes | bytearray) -> None:
+        self._closed_vault = None
         if isinstance(value, str):
             self._buf = bytearray(value.encode("utf-8"))
         elif isinstance(value, (bytes, bytearray)):
@@ -39,9 +41,14 @@ class Secret:
             raise InvalidArgumentError(f"a secret must be a str, not {type(value).__name__}")
 
     def reveal(self) -> str:
-        """The secret's value. Raises ValueError once the secret was wiped."""
+        """The secret's value. Raises VaultError once the vault it came from was
+        closed, ValueError once it was wiped otherwise."""
         if self._buf is None:
-            raise ValueError("this secret was wiped (its vault was closed)")
+            if self._closed_vault is not None:
+                e = VaultError(f"{self._closed_vault}: vault closed; this secret was wiped with it")
+                e.path = self._closed_vault
+                raise e
+            raise ValueError("this secret was wiped")
         return self._buf.decode("utf-8")
 
     @property
@@ -55,6 +62,11 @@ class Secret:
         if buf:
             buf[:] = bytes(len(buf))
         self._buf = None
+
+    def _wipe_closed(self, vault: str) -> None:
+        """Wipes the value because ``vault`` was closed (reveal() then names it)."""
+        self.wipe()
+        self._closed_vault = vault
 
     def __repr__(self) -> str:
         return f"Secret({MASK})"

@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,7 +53,8 @@ def _fail(path: Path, msg: str) -> VaultError:
 class CredentialVault:
     """Named credentials (``api_key``, ``api_secret``, ``passphrase``...) encrypted in one
     file. Open it with :meth:`create` or :meth:`open`; :meth:`close` (or ``with``) wipes
-    the decrypted values it holds. Thread-safe."""
+    the decrypted values it holds and those of every :class:`Credentials` :meth:`get`
+    returned (their ``reveal()`` then raises VaultError). Thread-safe."""
 
     _path: Path
     _key: bytearray
@@ -62,6 +64,10 @@ class CredentialVault:
     _mutex: threading.RLock
     _closed: bool
     _entries: dict[str, dict[str, Secret]]
+    _issued: list[weakref.ref[Secret]]
+    """Every Secret get() handed out (Secret is unhashable: no WeakSet); dead refs are
+    pruned when the list doubles, so get() stays amortised O(1)."""
+    _issued_live: int
     _audit_key: bytearray
     _audit_head: dict[str, Any] | None
     _audit: AuditLog | None
@@ -84,6 +90,8 @@ class CredentialVault:
         self._entries = {
             name: {f: Secret(v) for f, v in fields.items()} for name, fields in doc["entries"].items()
         }
+        self._issued = []
+        self._issued_live = 0
         self._audit_key = bytearray(bytes.fromhex(doc["audit_key"]))
         self._audit_head = doc.get("audit_head")
         self._audit = None
@@ -212,6 +220,10 @@ class CredentialVault:
                 e.path = str(self._path)
                 raise e
             creds = Credentials(name, {f: Secret(s.reveal()) for f, s in fields.items()})
+            self._issued += [weakref.ref(s) for s in creds.values()]
+            if len(self._issued) > 2 * self._issued_live + 64:
+                self._issued = [r for r in self._issued if r() is not None]
+                self._issued_live = len(self._issued)
         self._event("vault.read", {"name": name, "fields": sorted(creds)})
         return creds
 
@@ -337,8 +349,8 @@ class CredentialVault:
 
     # ------------------------------------------------------------------ closing
     def close(self) -> None:
-        """Wipes the key and every decrypted value this handle holds. Idempotent.
-        Credentials returned by :meth:`get` are copies: wipe them yourself."""
+        """Wipes the key, every decrypted value this handle holds and the values of the
+        Credentials :meth:`get` returned that are still alive. Idempotent."""
         with self._mutex:
             if self._closed:
                 return
@@ -347,6 +359,10 @@ class CredentialVault:
                 for s in fields.values():
                     s.wipe()
             self._entries.clear()
+            for ref in self._issued:
+                if (issued := ref()) is not None:
+                    issued._wipe_closed(str(self._path))
+            self._issued.clear()
             _wipe(self._key)
             _wipe(self._audit_key)
 
