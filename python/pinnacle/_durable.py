@@ -6,6 +6,11 @@ one flusher (a single executor task, started only while someone waits) repeatedl
 the journal's last seq, runs one ``flush`` (fdatasync), and resolves every waiter at or
 below that seq — one sync serves every coroutine waiting, whatever their number. A failed
 flush fails every waiter (the journal is poisoned: nothing more is accepted).
+
+Termination: a seq past the journal's last assigned seq is refused at once (it may never
+come), so every waiter is resolved by the first flush that starts after it registered; a
+cancelled waiter is removed at once, and the flusher returns as soon as no waiter is
+left. No executor thread outlives its waiters (``asyncio.run`` would wait for it).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import threading
 
 from pinnacle import _core
+from pinnacle.errors import LedgerError
 
 
 class DurableWaiter:
@@ -27,19 +33,32 @@ class DurableWaiter:
         """Flushes run for waiters (a figure for tests and benchmarks)."""
 
     async def wait(self, seq: int) -> None:
-        """Returns once entry ``seq`` is durable."""
+        """Returns once entry ``seq`` is durable; a seq not yet assigned is refused
+        (``LedgerError`` ``invalid_value``)."""
+        last = self._journal.next_seq - 1
+        if seq > last:
+            err = LedgerError(f"seq {seq} has not been written: the last seq assigned is {last}")
+            err.code = "invalid_value"
+            raise err
         if self._journal.sync == "always" or seq <= self._durable:
             return  # "always": an append returned only once durable
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
+        waiter = (seq, fut, loop)
         with self._lock:
             if seq <= self._durable:
                 return
-            self._waiters.append((seq, fut, loop))
+            self._waiters.append(waiter)
             start, self._flushing = not self._flushing, True
         if start:
             loop.run_in_executor(None, self._flush_loop)
-        await fut
+        try:
+            await fut
+        finally:
+            if not fut.done() or fut.cancelled():  # abandoned: the flusher owes it nothing
+                with self._lock:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
 
     def _flush_loop(self) -> None:
         while True:

@@ -8,6 +8,13 @@ usable ledger snapshot (``_ledger_snapshots``), replays the journal after it thr
 ledger's own validate/apply (the same code as the live path), then
 checks the recovered state's invariants and refuses a state that fails them. Nothing is
 journaled by recovery.
+
+Time: a new operation stamped more than 5 minutes past the wall clock is refused before it
+is journaled (``LedgerError`` ``invalid_value``). At recovery a timestamp past the clock
+(plus the same tolerance) does not refuse: the clock can step back (NTP, a VM restore)
+after records were journaled with the then-current time. It is a warning, logged and listed
+in ``LedgerRecoveryInfo.problems`` (prefixed ``clock:``); only invariants that mean the
+state is wrong refuse recovery.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ _log = logging.getLogger("pinnacle.persistence")
 
 LEDGER_NAME = "@ledger"
 """The ledger's reserved name: its journal's stem and its ``last_recovery`` key."""
-# Timestamps recovered may run this far ahead of the clock (clock adjustments).
+# Timestamps may run this far ahead of the clock (the Rust ledger's FUTURE_TOLERANCE_NS).
 FUTURE_TOLERANCE_NS = 300 * 1_000_000_000
 
 
@@ -82,9 +89,13 @@ def open_ledger(
                     "usable ledger snapshot covers them; refusing to recover partial state"
                 )
         replayed = core.replay_journal(journal, replay_from) if existed else 0
-        bad = core.problems(FUTURE_TOLERANCE_NS)
+        # Only a wrong state refuses recovery. A timestamp ahead of the wall clock is a
+        # warning (in the info's problems, and logged): the clock may have stepped back
+        # (NTP, a VM restore) since the record was journaled with the then-current time.
+        bad = core.state_problems()
         if bad:
             raise CorruptionError(f"{path}: the recovered ledger fails its invariants: {'; '.join(bad)}")
+        problems += [f"clock: {p}" for p in core.future_timestamps(FUTURE_TOLERANCE_NS)]
         core.attach_journal(journal)
     except BaseException:
         journal.close()

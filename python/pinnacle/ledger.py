@@ -217,7 +217,7 @@ class StrategyHandle:
         self._core.strategy_update(self.strategy_id, "active", active)
 
     def record_signal(self, timestamp_ns: int | None = None) -> None:
-        self._core.strategy_update(self.strategy_id, "signal", None, timestamp_ns)
+        self._core.strategy_update(self.strategy_id, "signal", None, _seq_arg("timestamp_ns", timestamp_ns))
 
     @property
     def state(self) -> StrategyState | None:
@@ -291,7 +291,15 @@ class Ledger:
         """ORDER_SUBMIT: a new order, status ``"pending"``."""
         return _order(
             self._core.submit(
-                client_id, symbol, exchange, side, order_type, price, quantity, strategy_id, timestamp_ns
+                client_id,
+                symbol,
+                exchange,
+                side,
+                order_type,
+                price,
+                quantity,
+                strategy_id,
+                _seq_arg("timestamp_ns", timestamp_ns),
             )
         )
 
@@ -299,15 +307,15 @@ class Ledger:
         self, client_id: str, *, exchange_order_id: str, timestamp_ns: int | None = None
     ) -> LedgerOrder:
         """ORDER_ACK: the exchange accepted the order (``"pending"`` -> ``"open"``)."""
-        return _order(self._core.ack(client_id, exchange_order_id, timestamp_ns))
+        return _order(self._core.ack(client_id, exchange_order_id, _seq_arg("timestamp_ns", timestamp_ns)))
 
     def reject_order(self, client_id: str, *, reason: str, timestamp_ns: int | None = None) -> LedgerOrder:
         """ORDER_REJECT: an order without fills was rejected."""
-        return _order(self._core.reject(client_id, reason, timestamp_ns))
+        return _order(self._core.reject(client_id, reason, _seq_arg("timestamp_ns", timestamp_ns)))
 
     def cancel_order(self, client_id: str, *, timestamp_ns: int | None = None) -> LedgerOrder:
         """ORDER_CANCEL: a live order was cancelled."""
-        return _order(self._core.cancel(client_id, timestamp_ns))
+        return _order(self._core.cancel(client_id, _seq_arg("timestamp_ns", timestamp_ns)))
 
     def record_fill(
         self,
@@ -322,7 +330,9 @@ class Ledger:
     ) -> LedgerFill:
         """FILL_RECEIVED. A fill whose (exchange, trade_id) was recorded already returns
         that recorded fill and journals nothing (exchanges re-deliver after restarts)."""
-        d, _new = self._core.fill(client_id, trade_id, price, quantity, fee, fee_asset, timestamp_ns)
+        d, _new = self._core.fill(
+            client_id, trade_id, price, quantity, fee, fee_asset, _seq_arg("timestamp_ns", timestamp_ns)
+        )
         return _fill(d)
 
     def update_position(
@@ -336,25 +346,25 @@ class Ledger:
     ) -> None:
         """POSITION_UPDATE: set a position (reconciled with the exchange); its realized
         P&L is kept."""
-        self._core.set_position(symbol, exchange, quantity, avg_price, timestamp_ns)
+        self._core.set_position(symbol, exchange, quantity, avg_price, _seq_arg("timestamp_ns", timestamp_ns))
 
     def update_balance(
         self, exchange: str, asset: str, *, total: Number, available: Number, timestamp_ns: int | None = None
     ) -> None:
         """BALANCE_UPDATE: set a balance (``available <= total``)."""
-        self._core.set_balance(exchange, asset, total, available, timestamp_ns)
+        self._core.set_balance(exchange, asset, total, available, _seq_arg("timestamp_ns", timestamp_ns))
 
     def halt_trading(self, reason: str, *, timestamp_ns: int | None = None) -> None:
         """RISK_HALT: the circuit breaker; submits are refused until resumed."""
-        self._core.halt(reason, timestamp_ns)
+        self._core.halt(reason, _seq_arg("timestamp_ns", timestamp_ns))
 
     def resume_trading(self, *, timestamp_ns: int | None = None) -> None:
         """RISK_RESUME (journals nothing when not halted)."""
-        self._core.resume(timestamp_ns)
+        self._core.resume(_seq_arg("timestamp_ns", timestamp_ns))
 
     def set_config(self, key: str, value: str, *, timestamp_ns: int | None = None) -> None:
         """CONFIG_CHANGE: ``config[key] = value``; ``config_version`` += 1."""
-        self._core.set_config(key, value, timestamp_ns)
+        self._core.set_config(key, value, _seq_arg("timestamp_ns", timestamp_ns))
 
     def strategy(self, strategy_id: str) -> StrategyHandle:
         return StrategyHandle(self._core, strategy_id)

@@ -108,11 +108,33 @@ impl Ledger {
         xxhash_rust::xxh3::xxh3_64(&out)
     }
 
-    /// Problems with the state's invariants (empty: sound). `now_ns` and `tolerance_ns`
-    /// bound how far in the future a timestamp may be.
+    /// Problems with the state's invariants (empty: sound): [`Ledger::state_problems`]
+    /// then [`Ledger::future_timestamps`].
     pub fn problems(&self, now_ns: i64, tolerance_ns: i64) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = self.state_problems();
+        out.extend(self.future_timestamps(now_ns, tolerance_ns));
+        out
+    }
+
+    /// Timestamps more than `tolerance_ns` past `now_ns`. Not a sign of a wrong state: the
+    /// wall clock can step back (NTP, a VM restore) after records were journaled with the
+    /// then-current time, so recovery reports these as warnings and does not refuse.
+    pub fn future_timestamps(&self, now_ns: i64, tolerance_ns: i64) -> Vec<String> {
         let limit = now_ns.saturating_add(tolerance_ns);
+        let mut out = Vec::new();
+        for o in self.orders.values().filter(|o| o.updated_ns > limit) {
+            out.push(format!("order {:?}: timestamp {} is in the future", o.client_id, o.updated_ns));
+        }
+        if self.last_update_ns > limit {
+            out.push(format!("last update {} is in the future", self.last_update_ns));
+        }
+        out
+    }
+
+    /// Broken invariants that mean the state itself is wrong (empty: sound); independent
+    /// of the clock.
+    pub fn state_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
         for o in self.orders.values() {
             let id = &o.client_id;
             if o.filled > o.quantity {
@@ -129,9 +151,6 @@ impl Ledger {
                     o.filled,
                     o.quantity
                 ));
-            }
-            if o.updated_ns > limit {
-                out.push(format!("order {id:?}: timestamp {} is in the future", o.updated_ns));
             }
             if !o.status.is_closed() && !self.symbols.contains(&o.symbol) {
                 out.push(format!("order {id:?}: unknown symbol {:?}", o.symbol));
@@ -156,9 +175,6 @@ impl Ledger {
         }
         if self.risk.halted && self.risk.reason.as_deref().map_or(true, str::is_empty) {
             out.push("trading halted without a reason".to_owned());
-        }
-        if self.last_update_ns > limit {
-            out.push(format!("last update {} is in the future", self.last_update_ns));
         }
         out
     }

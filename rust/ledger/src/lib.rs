@@ -17,7 +17,7 @@ mod wire;
 pub use apply::Outcome;
 pub use dec::{Dec, DecError};
 pub use error::{ErrorCode, LedgerError};
-pub use record::{FillIn, LedgerRecord, Op, OrderType, Side, Submit, RECORD_VERSION};
+pub use record::{FillIn, LedgerRecord, Op, OrderType, Side, Submit, FUTURE_TOLERANCE_NS, RECORD_VERSION};
 pub use state::{Balance, Fill, Ledger, Order, Position, Risk, Status, Strategy};
 
 /// A ledger journaled write-ahead.

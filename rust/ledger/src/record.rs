@@ -111,6 +111,30 @@ pub struct LedgerRecord {
     pub op: Op,
 }
 
+/// How far past the wall clock a new record's timestamp may be (5 minutes). New records
+/// are checked against it before they are journaled ([`LedgerRecord::check_fresh`]); a
+/// replay is not (the clock may have stepped back since).
+pub const FUTURE_TOLERANCE_NS: i64 = 300 * 1_000_000_000;
+
+impl LedgerRecord {
+    /// Refuses (`invalid_value`) a new record stamped more than [`FUTURE_TOLERANCE_NS`]
+    /// after `now_ns`: it would be journaled with a time that has not come.
+    pub fn check_fresh(&self, now_ns: i64) -> Result<(), LedgerError> {
+        let limit = now_ns.saturating_add(FUTURE_TOLERANCE_NS);
+        if self.ts_ns > limit {
+            return Err(LedgerError::new(
+                ErrorCode::InvalidValue,
+                format!(
+                    "timestamp_ns {} is more than {} s in the future (now {now_ns})",
+                    self.ts_ns,
+                    FUTURE_TOLERANCE_NS / 1_000_000_000
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Op {
     /// The tag byte (the kind is `LEDGER_ORDER_SUBMIT + tag`).
     pub fn tag(&self) -> u8 {

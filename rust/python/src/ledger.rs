@@ -53,6 +53,8 @@ impl PyLedger {
             ));
         }
         let record = LedgerRecord { ts_ns: now(ts), op };
+        // Before journaling: a record from the future would be journaled for good.
+        record.check_fresh(pinnacle_core::wall_clock_ns()).map_err(ledger_refused)?;
         let result = if self.blocking.load(Ordering::Relaxed) {
             py.detach(|| self.inner.apply(record))
         } else {
@@ -424,6 +426,18 @@ impl PyLedger {
     fn problems(&self, tolerance_ns: i64) -> Vec<String> {
         let now = pinnacle_core::wall_clock_ns();
         self.inner.with_state(|l| l.problems(now, tolerance_ns))
+    }
+
+    /// Broken invariants that mean the state is wrong, whatever the clock says.
+    fn state_problems(&self) -> Vec<String> {
+        self.inner.with_state(Ledger::state_problems)
+    }
+
+    /// Timestamps more than `tolerance_ns` ahead of now (a clock stepped back, or a bad
+    /// record journaled before they were refused): warnings, not corruption.
+    fn future_timestamps(&self, tolerance_ns: i64) -> Vec<String> {
+        let now = pinnacle_core::wall_clock_ns();
+        self.inner.with_state(|l| l.future_timestamps(now, tolerance_ns))
     }
 
     /// Applies the ledger records of `journal` with seq >= from_seq; returns how many.
