@@ -249,3 +249,15 @@ def test_positions_and_pnl_equal_a_fraction_model(fills: list[tuple[bool, Decima
     assert Fraction(pos.quantity) == q
     assert Fraction(pos.avg_price) == avg
     assert Fraction(led.realized_pnl) == realized
+
+
+@pytest.mark.parametrize("bad", [" ", "a\x00b", "a\nb", "x" * 257])
+def test_blank_overlong_or_control_character_ids_are_refused(tmp_path: Path, bad: str) -> None:
+    j, led = journaled(tmp_path)
+    seq = j.next_seq
+    with pytest.raises(LedgerError) as info:
+        led.submit_order(
+            bad, symbol="X-USD", exchange="e1", side="buy", order_type="limit", price="1", quantity="1"
+        )
+    assert info.value.code == "invalid_value"
+    assert j.next_seq == seq and led.orders == {}

@@ -56,6 +56,29 @@ fn non_empty(what: &str, v: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// The most bytes an identifier (order, trade, strategy id, symbol, exchange, asset,
+/// config key) may have.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// An identifier: not blank, at most [`MAX_ID_BYTES`], no control character (a NUL or a
+/// newline in an id is a caller's bug that would otherwise be journaled for good).
+fn identifier(what: &str, v: &str) -> Result<(), LedgerError> {
+    non_empty(what, v)?;
+    if v.trim().is_empty() {
+        return Err(err(ErrorCode::InvalidValue, format!("{what} must not be blank")));
+    }
+    if v.len() > MAX_ID_BYTES {
+        return Err(err(
+            ErrorCode::InvalidValue,
+            format!("{what} is {} bytes long (at most {MAX_ID_BYTES})", v.len()),
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(err(ErrorCode::InvalidValue, format!("{what} {v:?} contains a control character")));
+    }
+    Ok(())
+}
+
 fn positive(what: &str, v: Dec) -> Result<(), LedgerError> {
     if !v.is_positive() {
         return Err(err(ErrorCode::InvalidQuantity, format!("{what} must be positive, got {v}")));
@@ -85,9 +108,9 @@ impl Ledger {
                 format!("submit {:?}: trading is halted ({reason})", s.client_id),
             ));
         }
-        non_empty("client_id", &s.client_id)?;
-        non_empty("symbol", &s.symbol)?;
-        non_empty("exchange", &s.exchange)?;
+        identifier("client_id", &s.client_id)?;
+        identifier("symbol", &s.symbol)?;
+        identifier("exchange", &s.exchange)?;
         if self.orders.contains_key(&s.client_id) {
             return Err(err(
                 ErrorCode::DuplicateOrder,
@@ -106,7 +129,7 @@ impl Ledger {
             (_, Some(p)) => positive("price", p)?,
         }
         if let Some(id) = &s.strategy_id {
-            non_empty("strategy_id", id)?;
+            identifier("strategy_id", id)?;
         }
         Ok(Plan::Submit(Order {
             client_id: s.client_id,
@@ -145,11 +168,11 @@ impl Ledger {
             return Ok(Plan::DuplicateFill(seen.clone()));
         }
         let o = self.live_order(&f.client_id, "fill")?;
-        non_empty("trade_id", &key.1)?;
+        identifier("trade_id", &key.1)?;
         positive("fill quantity", f.quantity)?;
         positive("fill price", f.price)?;
         if !f.fee.is_zero() {
-            non_empty("fee_asset", &f.fee_asset)?;
+            identifier("fee_asset", &f.fee_asset)?;
         }
         let filled = o.filled.checked_add(f.quantity).map_err(|e| LedgerError::dec("filled", e))?;
         if filled > o.quantity {
@@ -197,7 +220,7 @@ impl Ledger {
         id: &str,
         change: impl FnOnce(&mut Strategy),
     ) -> Result<Plan, LedgerError> {
-        non_empty("strategy id", id)?;
+        identifier("strategy id", id)?;
         let mut s = self.strategies.get(id).cloned().unwrap_or_default();
         change(&mut s);
         s.updated_ns = ts;
@@ -210,7 +233,7 @@ impl Ledger {
             Op::Submit(s) => self.plan_submit(ts, s)?,
             Op::Ack { client_id, exchange_order_id } => {
                 let o = self.live_order(&client_id, "ack")?;
-                non_empty("exchange_order_id", &exchange_order_id)?;
+                identifier("exchange_order_id", &exchange_order_id)?;
                 if let Some(prev) = &o.exchange_order_id {
                     return Err(err(
                         ErrorCode::InvalidValue,
@@ -246,8 +269,8 @@ impl Ledger {
             }
             Op::Fill(f) => self.plan_fill(ts, f)?,
             Op::Position { symbol, exchange, quantity, avg_price } => {
-                non_empty("symbol", &symbol)?;
-                non_empty("exchange", &exchange)?;
+                identifier("symbol", &symbol)?;
+                identifier("exchange", &exchange)?;
                 if avg_price.is_negative() || (!quantity.is_zero() && avg_price.is_zero()) {
                     return Err(err(
                         ErrorCode::InvalidValue,
@@ -260,8 +283,8 @@ impl Ledger {
                 Plan::Position(key, Position { quantity, avg_price, realized_pnl, updated_ns: ts })
             }
             Op::Balance { exchange, asset, total, available } => {
-                non_empty("exchange", &exchange)?;
-                non_empty("asset", &asset)?;
+                identifier("exchange", &exchange)?;
+                identifier("asset", &asset)?;
                 if available > total {
                     return Err(err(
                         ErrorCode::InvalidValue,
@@ -277,7 +300,7 @@ impl Ledger {
             Op::Resume if self.risk.halted => Plan::Resume(ts),
             Op::Resume => Plan::Nothing(ts),
             Op::Config { key, value } => {
-                non_empty("config key", &key)?;
+                identifier("config key", &key)?;
                 self.config_version
                     .checked_add(1)
                     .ok_or_else(|| err(ErrorCode::Overflow, "config version overflows".into()))?;

@@ -159,3 +159,30 @@ fn pruning_bounds_the_window_but_a_pruned_fill_is_still_recognised() {
     assert!(matches!(led.apply(rec(32, fill("c-1", "t1", "1", "100"))).unwrap(), Outcome::Fill(_, false)));
     assert_eq!(j.next_seq(), seq, "no-op prune and duplicate fill journal nothing");
 }
+
+#[test]
+fn identifiers_are_refused_blank_overlong_or_with_control_characters() {
+    let (_d, j, led) = journaled();
+    let long = "x".repeat(pinnacle_ledger::apply::MAX_ID_BYTES + 1);
+    for (id, says) in
+        [(" ", "must not be blank"), ("a\0b", "control character"), ("a\nb", "control character")]
+    {
+        refused(&led, &j, submit(id, Side::Buy, "1", "100"), ErrorCode::InvalidValue, says);
+    }
+    refused(
+        &led,
+        &j,
+        submit(&long, Side::Buy, "1", "100"),
+        ErrorCode::InvalidValue,
+        "bytes long (at most 256)",
+    );
+    let longest = "x".repeat(pinnacle_ledger::apply::MAX_ID_BYTES);
+    led.apply(rec(1, submit(&longest, Side::Buy, "1", "100"))).unwrap();
+    refused(
+        &led,
+        &j,
+        fill(&longest, "\t", "0.4", "100"),
+        ErrorCode::InvalidValue,
+        "trade_id must not be blank",
+    );
+}
