@@ -78,6 +78,11 @@ def test_bad_arguments_are_refused() -> None:
         Pipeline("BTCUSDT", "file.jsonl")
     with pytest.raises(InvalidArgumentError, match="every_events"):
         Pipeline("BTCUSDT", ["x"], every_events=0)
+    for huge in (2**63, 2**70):  # counts reach Rust as 64-bit ints: refused by name, not OverflowError
+        with pytest.raises(InvalidArgumentError, match="every_events"):
+            Pipeline("BTCUSDT", ["x"], every_events=huge)
+        with pytest.raises(InvalidArgumentError, match="events_per_file"):
+            generate("unused", events_per_file=huge)
     with pytest.raises(InvalidArgumentError, match="every_s"):
         Pipeline("BTCUSDT", ["x"], every_s=-1)
     with pytest.raises(InvalidArgumentError, match="every_ms"):

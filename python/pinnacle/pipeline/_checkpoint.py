@@ -34,6 +34,7 @@ from typing import Any
 from pinnacle._core import EngineCapture, l2_checksum
 from pinnacle.errors import InvalidArgumentError
 from pinnacle.paths import fsync_dir, make_private_dir, remove_stray_temps, write_atomic
+from pinnacle.pipeline._args import count
 from pinnacle.pipeline._arrow import arrow, from_parquet_bytes, to_parquet_bytes
 from pinnacle.pipeline._identity import differences, identify
 
@@ -72,8 +73,7 @@ def _names(seq: int) -> tuple[str, str]:
 
 class CheckpointStore:
     def __init__(self, directory: Path, symbol: str, fmt: str, keep: int) -> None:
-        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-            raise InvalidArgumentError(f"keep must be an int >= 1, not {keep!r}")
+        count("keep", keep)
         self.directory = directory
         self.symbol = symbol
         self.format = fmt

@@ -24,6 +24,7 @@ from typing import Any
 from pinnacle._core import CheckpointTrigger, EngineCapture, MarketDataEngine
 from pinnacle.errors import InvalidArgumentError
 from pinnacle.paths import make_private_dir, validate_symbol
+from pinnacle.pipeline._args import count
 from pinnacle.pipeline._checkpoint import CheckpointStore, Restored
 from pinnacle.pipeline._sink import ParquetSink
 
@@ -126,8 +127,7 @@ class Pipeline:
         self.inputs = [os.fspath(p) for p in inputs]
         if format not in FORMATS:
             raise InvalidArgumentError(f"format {format!r} is not one of {', '.join(FORMATS)}")
-        if isinstance(every_events, bool) or not isinstance(every_events, int) or every_events < 1:
-            raise InvalidArgumentError(f"every_events must be an int >= 1, not {every_events!r}")
+        count("every_events", every_events)
         if isinstance(every_s, bool) or not isinstance(every_s, (int, float)) or not every_s > 0:
             raise InvalidArgumentError(f"every_s must be a number > 0, not {every_s!r}")
         if sink is not None and not isinstance(sink, ParquetSink):

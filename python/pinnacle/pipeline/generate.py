@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pinnacle.errors import InvalidArgumentError
 from pinnacle.paths import make_private_dir, write_atomic
+from pinnacle.pipeline._args import count
 
 TARDIS_HEADER = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
 
@@ -150,8 +151,7 @@ def generate(
     if format not in ("binance-depth", "tardis-l2"):
         raise InvalidArgumentError(f"format {format!r} is not one of binance-depth, tardis-l2")
     for name, v in (("files", files), ("events_per_file", events_per_file), ("depth", depth)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise InvalidArgumentError(f"{name} must be an int >= 1, not {v!r}")
+        count(name, v)
     if not 0 <= gap_rate < 1:
         raise InvalidArgumentError(f"gap_rate must be in [0, 1), not {gap_rate!r}")
     out = Path(out_dir)
